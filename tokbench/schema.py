@@ -1,0 +1,40 @@
+"""The results-store schema: tidy long-format rows, one per (run, tokenizer, corpus, lang, metric, variant).
+
+These column names are a contract: later features (regression gate, model-side metrics,
+publish) and users' notebooks read them. Add columns; never rename or drop one without
+bumping ``SCHEMA_VERSION`` and teaching ``tokbench.store`` to read the old version.
+"""
+from __future__ import annotations
+
+import pyarrow as pa
+
+SCHEMA_VERSION = 1
+
+# lang value of rows that summarise a tokenizer over every language of a corpus
+ALL_LANGS = "*"
+
+RESULT_SCHEMA = pa.schema([
+    ("run_id", pa.string()),            # one id per `tokbench run` invocation (one part file)
+    ("suite", pa.string()),             # suite name, or "adhoc"
+    ("suite_version", pa.string()),
+    ("tokenizer", pa.string()),         # registry name or path
+    ("tokenizer_hash", pa.string()),    # sha256 of the tokenizer files + adapter settings
+    ("model", pa.string()),             # null for tokenizer-only metrics
+    ("corpus", pa.string()),
+    ("corpus_hash", pa.string()),       # sha256 of the corpus content actually used
+    ("lang", pa.string()),              # BCP-47 tag, or "*" for all languages of the corpus
+    ("metric", pa.string()),
+    ("variant", pa.string()),
+    ("value", pa.float64()),            # NaN when blanked (see note)
+    ("ci_low", pa.float64()),           # confidence interval where computed, else null
+    ("ci_high", pa.float64()),
+    ("n", pa.int64()),                  # size of the denominator (words, tokens, docs ...)
+    ("params", pa.string()),            # JSON: segmenter, alpha, reference, denominators ...
+    ("note", pa.string()),              # why a value is blank or qualified; else null
+    ("metric_version", pa.int32()),
+    ("tokbench_version", pa.string()),
+    ("schema_version", pa.int32()),
+    ("created_at", pa.timestamp("us", tz="UTC")),
+])
+
+COLUMNS = tuple(RESULT_SCHEMA.names)
