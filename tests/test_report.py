@@ -1,0 +1,281 @@
+"""Leaderboard rendering from a synthetic results DataFrame (no tokenizers, no network)."""
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tokbench.report import latest, render
+from tokbench.schema import ALL_LANGS, COLUMNS
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+T0 = pd.Timestamp("2024-05-01 12:00", tz="UTC")
+T1 = pd.Timestamp("2024-06-02 08:30", tz="UTC")
+ODD = "evil<tok>&\"x\""
+
+# tokenizer -> fertility per language; "*" rows given for some metrics only
+FERT = {
+    "alpha": {"en": 1.23456, "de": 1.5, "tr": 2.0, "zh": 1.1},
+    "beta": {"en": 1.1, "de": 1.3, "tr": 1.7, "zh": 0.9},
+    ODD: {"en": 1.6, "de": 1.9, "tr": 2.6, "zh": 1.8},
+}
+FERT_ALL = {"alpha": 1.45678, "beta": 1.25, ODD: 1.95}
+BPT = {  # bytes_per_token, per language only (no "*" rows): table shows the mean
+    "alpha": {"en": 4.0, "de": 4.2, "tr": 3.6, "zh": 2.0},
+    "beta": {"en": 4.4, "de": 4.5, "tr": 3.9, "zh": 2.5},
+    ODD: {"en": 3.0, "de": 3.1, "tr": 2.5, "zh": 1.0},
+}
+METRIC_INFO = {
+    "fertility": {"unit": "tokens/word", "higher_is_better": False,
+                  "description": "tokens per word <in context>"},
+    "bytes_per_token": {"unit": "bytes/token", "higher_is_better": True,
+                        "description": "UTF-8 bytes per token"},
+    "roundtrip": {"unit": "share", "higher_is_better": True, "description": "round-trip"},
+}
+
+
+def _row(tok: str, lang: str, metric: str, variant: str, value: float, *,
+         created_at: pd.Timestamp = T0, suite: str = "core") -> dict:
+    row = {c: None for c in COLUMNS}
+    row.update(run_id="r0", suite=suite, suite_version="1", tokenizer=tok,
+               tokenizer_hash=hashlib.sha256(tok.encode()).hexdigest(),
+               model=None, corpus="flores", corpus_hash="c0ffee" * 10 + "abcd", lang=lang,
+               metric=metric, variant=variant, value=value, ci_low=None, ci_high=None, n=100,
+               params="{}", note=None, metric_version=1, tokbench_version="0.1.0",
+               schema_version=1, created_at=created_at)
+    return row
+
+
+def make_df() -> pd.DataFrame:
+    rows = []
+    for tok, per in FERT.items():
+        for lang, v in per.items():
+            rows.append(_row(tok, lang, "fertility", "in_context", v))
+        rows.append(_row(tok, ALL_LANGS, "fertility", "in_context", FERT_ALL[tok]))
+    for tok, per in BPT.items():
+        for lang, v in per.items():
+            rows.append(_row(tok, lang, "bytes_per_token", "micro", v))
+    # roundtrip: a NaN for one tokenizer (blanked, with a note)
+    rows.append(_row("alpha", ALL_LANGS, "roundtrip", "micro", 1.0))
+    rows.append(_row("beta", ALL_LANGS, "roundtrip", "micro", 0.98765))
+    nan_row = _row(ODD, ALL_LANGS, "roundtrip", "micro", float("nan"))
+    nan_row["note"] = "decode unavailable"
+    rows.append(nan_row)
+    # a rerun of one cell: beta's all-language fertility, newer and different
+    rows.append(_row("beta", ALL_LANGS, "fertility", "in_context", 1.0123, created_at=T1))
+    # a metric outside the headline list
+    rows.append(_row("alpha", ALL_LANGS, "premium", "corpus", 1.7))
+    df = pd.DataFrame(rows, columns=list(COLUMNS))
+    df["created_at"] = pd.to_datetime(df["created_at"], utc=True)
+    df["value"] = df["value"].astype(float)
+    return df
+
+
+def _md_rows(md: str, section: str) -> dict[str, list[str]]:
+    """tokenizer label -> cells of the first table after the heading containing `section`."""
+    lines = md.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("###") and section in line)
+    out: dict[str, list[str]] = {}
+    header_seen = 0
+    for line in lines[start + 1:]:
+        if line.startswith("|"):
+            header_seen += 1
+            if header_seen <= 2:
+                continue
+            cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+            out[cells[0]] = cells[1:]
+        elif out:
+            break
+    return out
+
+
+def _md_header(md: str, section: str) -> list[str]:
+    lines = md.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("###") and section in line)
+    head = next(line for line in lines[start + 1:] if line.startswith("|"))
+    return [c.strip() for c in head.strip().split("|")[1:-1]]
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    out = tmp_path_factory.mktemp("board") / "nested" / "out"
+    paths = render(make_df(), out, metric_info=METRIC_INFO, title="test <board>")
+    return out, paths
+
+
+def test_latest_picks_newest_row():
+    df = make_df()
+    lat = latest(df)
+    cell = lat[(lat["tokenizer"] == "beta") & (lat["lang"] == ALL_LANGS)
+               & (lat["metric"] == "fertility")]
+    assert len(cell) == 1
+    assert cell["value"].iloc[0] == pytest.approx(1.0123)
+    assert len(lat) == len(df) - 1  # exactly one superseded row
+    # order is independent of input order; null model keys group together
+    shuffled = df.sample(frac=1.0, random_state=0)
+    lat2 = latest(shuffled)
+    cell2 = lat2[(lat2["tokenizer"] == "beta") & (lat2["lang"] == ALL_LANGS)
+                 & (lat2["metric"] == "fertility")]
+    assert cell2["value"].tolist() == [pytest.approx(1.0123)]
+
+
+def test_latest_distinguishes_models():
+    df = make_df().iloc[:2].copy()
+    df["model"] = ["m1", "m2"]
+    df["lang"] = "en"
+    assert len(latest(df)) == 2
+
+
+def test_files_and_return_value(rendered):
+    out, paths = rendered
+    assert set(paths) == {"markdown", "html", "plots"}
+    assert paths["markdown"] == out / "leaderboard.md" and paths["markdown"].is_file()
+    assert paths["html"] == out / "index.html" and paths["html"].is_file()
+    assert isinstance(paths["plots"], list)
+    names = sorted(p.name for p in paths["plots"])
+    assert names == ["bytes_per_token.png", "fertility_by_language.png"]
+
+
+def test_pngs_are_valid(rendered):
+    _, paths = rendered
+    for p in paths["plots"]:
+        data = Path(p).read_bytes()
+        assert data[:8] == PNG_MAGIC
+        assert len(data) > 5_000
+
+
+def test_markdown_summary_values_and_sort(rendered):
+    _, paths = rendered
+    md = paths["markdown"].read_text(encoding="utf-8")
+    head = _md_header(md, "core: summary")
+    assert head[0] == "tokenizer"
+    assert head[1].startswith("fertility/in_context")
+    fert_col = head.index(next(h for h in head if h.startswith("fertility/in_context"))) - 1
+    bpt_col = head.index(next(h for h in head if h.startswith("bytes_per_token/micro"))) - 1
+    rt_col = head.index(next(h for h in head if h.startswith("roundtrip/micro"))) - 1
+    rows = _md_rows(md, "core: summary")
+    # lang="*" rows are used for fertility; beta shows the newer rerun value
+    assert rows["alpha"][fert_col] == "1.457"
+    assert rows["beta"][fert_col] == "1.012"
+    # bytes_per_token has no "*" rows: the unweighted mean over languages
+    assert rows["alpha"][bpt_col] == f"{np.mean(list(BPT['alpha'].values())):.3f}" == "3.450"
+    assert rows["beta"][rt_col] == "0.988"
+    assert rows["alpha"][rt_col] == "1.000"
+    odd_label = next(k for k in rows if "evil" in k)
+    assert rows[odd_label][rt_col] == "–"
+    # sorted by fertility ascending
+    ferts = [float(cells[fert_col]) for cells in rows.values()]
+    assert ferts == sorted(ferts)
+    assert list(rows)[0] == "beta"
+    # caption says where the values come from
+    assert "`lang = \"*\"`" in md and "mean over languages" in md
+
+
+def test_markdown_drilldown_and_provenance(rendered):
+    _, paths = rendered
+    md = paths["markdown"].read_text(encoding="utf-8")
+    head = _md_header(md, "fertility/in_context by language")
+    assert head[1:] == ["de ↓", "en ↓", "tr ↓", "zh ↓"]
+    rows = _md_rows(md, "fertility/in_context by language")
+    assert rows["alpha"][1] == "1.235"   # 1.23456 in the en column
+    assert rows["beta"][3] == "0.900"
+    bpt = _md_rows(md, "bytes_per_token/micro by language")
+    assert bpt["beta"][0] == "4.500"
+    # provenance and legend
+    assert "0.1.0" in md
+    assert "`" + ("c0ffee" * 2) + "`" in md          # corpus hash, 12 hex
+    assert "2024-05-01 12:00:00 UTC – 2024-06-02 08:30:00 UTC" in md
+    assert "tokens/word" in md and "lower" in md
+    assert "premium/corpus" in md                      # mentioned as not shown
+    assert "![fertility_by_language](fertility_by_language.png)" in md
+
+
+def test_html_escaping_and_content(rendered):
+    _, paths = rendered
+    page = paths["html"].read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>")
+    assert "evil&lt;tok&gt;&amp;&quot;x&quot;" in page
+    assert ODD not in page and "<tok>" not in page
+    assert "<title>test &lt;board&gt;</title>" in page
+    assert "tokens per word &lt;in context&gt;" in page
+    assert "http://" not in page and "https://" not in page   # self-contained
+    assert '<img src="fertility_by_language.png"' in page
+    assert '<img src="bytes_per_token.png"' in page
+    # one drill-down table per headline metric with per-language rows
+    assert "core: fertility/in_context by language" in page
+    assert "core: bytes_per_token/micro by language" in page
+    assert "1.235" in page and "<script>" in page and "<style>" in page
+
+
+def test_empty_dataframe_raises(tmp_path):
+    with pytest.raises(ValueError, match="no results to report in"):
+        render(pd.DataFrame(columns=list(COLUMNS)), tmp_path / "x")
+
+
+def test_missing_metrics_are_skipped(tmp_path):
+    df = make_df()
+    df = df[df["metric"] == "roundtrip"]
+    paths = render(df, tmp_path)
+    assert paths["plots"] == []
+    md = paths["markdown"].read_text(encoding="utf-8")
+    assert "roundtrip/micro" in md and "by language" not in md
+    # nothing headline at all: still renders, says so
+    only_other = make_df()
+    only_other = only_other[only_other["metric"] == "premium"]
+    paths = render(only_other, tmp_path / "other")
+    assert "No headline metrics" in paths["markdown"].read_text(encoding="utf-8")
+
+
+def test_many_tokenizers_and_suites(tmp_path):
+    rng = np.random.default_rng(0)
+    rows = []
+    langs = [f"l{i:02d}" for i in range(32)]
+    for suite, n_langs in (("core", 3), ("multi", 32)):
+        for t in range(18):
+            for lang in langs[:n_langs]:
+                rows.append(_row(f"tok-{t}", lang, "fertility", "in_context",
+                                 float(rng.uniform(1, 4)), suite=suite))
+                rows.append(_row(f"tok-{t}", lang, "bytes_per_token", "micro",
+                                 float(rng.uniform(2, 5)), suite=suite))
+    df = pd.DataFrame(rows, columns=list(COLUMNS))
+    paths = render(df, tmp_path)
+    names = sorted(p.name for p in paths["plots"])
+    assert names == ["bytes_per_token_core.png", "bytes_per_token_multi.png",
+                     "fertility_by_language_core.png", "fertility_by_language_multi.png"]
+    md = paths["markdown"].read_text(encoding="utf-8")
+    rows_md = _md_rows(md, "multi: summary")
+    assert len(rows_md) == 18
+    vals = [float(c[0]) for c in rows_md.values()]
+    assert vals == sorted(vals) and not any(math.isnan(v) for v in vals)
+
+
+def test_provenance_hash_is_12_hex(rendered):
+    _, paths = rendered
+    md = paths["markdown"].read_text(encoding="utf-8")
+    h = hashlib.sha256(b"alpha").hexdigest()
+    assert f"alpha `{h[:12]}`" in md and h[:13] not in md
+
+
+def test_mixed_sources_and_corpora_are_marked(tmp_path):
+    rows = [
+        _row("a", ALL_LANGS, "fertility", "in_context", 1.5),
+        _row("a", "en", "fertility", "in_context", 1.4),
+        _row("b", "en", "fertility", "in_context", 1.2),   # no "*" row: mean, marked
+        _row("b", "de", "fertility", "in_context", 1.6),
+    ]
+    rows[-1]["corpus"] = "wiki"
+    df = pd.DataFrame(rows, columns=list(COLUMNS))
+    md = render(df, tmp_path)["markdown"].read_text(encoding="utf-8")
+    summary = _md_rows(md, "summary")
+    assert summary["b"][0] == "1.400†"
+    assert summary["a"][0] == "1.500"
+    assert list(summary) == ["b", "a"]
+    head = _md_header(md, "by language")
+    assert head[1:] == ["wiki:de", "flores:en"]
+    drill = _md_rows(md, "by language")
+    assert drill["a"] == ["–", "1.400"] and drill["b"] == ["1.600", "1.200"]

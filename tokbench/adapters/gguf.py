@@ -1,0 +1,165 @@
+"""Tokenizers from the vocabulary stored in a GGUF file (llama.cpp's vocab-only files, or a
+full model GGUF such as Gemma-3-270M).
+
+``tokenizer.ggml.model`` says what the vocabulary is:
+
+* ``llama`` (SentencePiece BPE) and ``t5`` (SentencePiece Unigram) are rebuilt as a
+  SentencePiece ``ModelProto`` and run by ``sentencepiece`` itself;
+* ``gpt2`` (byte-level BPE) is rebuilt as a ``tokenizers`` BPE with the pre-tokenizer
+  regexes llama.cpp applies for the file's ``tokenizer.ggml.pre``.
+
+The rebuilt file is cached under the tokbench cache, keyed by the GGUF's sha256, so the
+(possibly large) GGUF is parsed once. Exactness is checked against llama.cpp's own test
+vectors in tests/test_tokenizers_exact.py.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..assets import derived_path, sha256_file
+
+_GPT2_RX = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+_LLAMA3_RX = (r"""(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}"""
+              r"""| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+""")
+# Sequential pre-tokenizer regexes per tokenizer.ggml.pre, as llama.cpp's llama-vocab.cpp applies them.
+PRE_REGEXES: dict[str | None, list[str]] = {
+    None: [_GPT2_RX], "default": [_GPT2_RX], "gpt-2": [_GPT2_RX], "mpt": [_GPT2_RX], "olmo": [_GPT2_RX],
+    "starcoder": [r"\p{N}", _GPT2_RX], "refact": [r"\p{N}", _GPT2_RX],
+    "command-r": [r"\p{N}", _GPT2_RX], "smollm": [r"\p{N}", _GPT2_RX],
+    "falcon": [r"[\p{P}\$\+<=>\^~\|`]+", _GPT2_RX, r"[0-9][0-9][0-9]"],
+    "llama3": [_LLAMA3_RX], "llama-bpe": [_LLAMA3_RX],
+}
+
+_NORMAL, _UNKNOWN, _CONTROL, _USER_DEFINED, _UNUSED, _BYTE = 1, 2, 3, 4, 5, 6
+
+
+def _reader(path: Path):
+    try:
+        import gguf
+    except ImportError as e:  # pragma: no cover
+        raise ImportError("reading GGUF vocabularies needs the `gguf` package (pip install gguf)") from e
+    return gguf, gguf.GGUFReader(str(path))
+
+
+def _scalar(gguf, reader, key, default=None):
+    field = reader.fields.get(key)
+    if field is None:
+        return default
+    part = field.parts[field.data[0]]
+    if field.types and field.types[0] == gguf.GGUFValueType.STRING:
+        return bytes(part).decode("utf-8")
+    return part.tolist()[0]
+
+
+def _strings(reader, key) -> list[str]:
+    field = reader.fields[key]
+    return [bytes(field.parts[i]).decode("utf-8", errors="surrogatepass") for i in field.data]
+
+
+def _numbers(reader, key) -> list:
+    field = reader.fields.get(key)
+    if field is None:
+        return []
+    return [field.parts[i].tolist()[0] for i in field.data]
+
+
+def gguf_kind(path: Path) -> str:
+    gguf, reader = _reader(path)
+    return _scalar(gguf, reader, "tokenizer.ggml.model")
+
+
+def spm_proto_from_gguf(path: Path) -> bytes:
+    """A serialized SentencePiece ModelProto rebuilt from a llama/t5 GGUF vocabulary."""
+    gguf, reader = _reader(path)
+    from sentencepiece import sentencepiece_model_pb2 as pb
+
+    kind = _scalar(gguf, reader, "tokenizer.ggml.model")
+    if kind not in ("llama", "t5"):
+        raise ValueError(f"{path}: tokenizer.ggml.model is {kind!r}, not a SentencePiece vocabulary")
+    tokens = _strings(reader, "tokenizer.ggml.tokens")
+    scores = _numbers(reader, "tokenizer.ggml.scores") or [0.0] * len(tokens)
+    types = _numbers(reader, "tokenizer.ggml.token_type") or [_NORMAL] * len(tokens)
+    m = pb.ModelProto()
+    seen_unknown = False
+    for tok, score, typ in zip(tokens, scores, types):
+        piece = m.pieces.add()
+        piece.piece, piece.score = tok, float(score)
+        if typ == _UNKNOWN:
+            # sentencepiece allows one UNK piece; further ones become user-defined
+            piece.type = pb.ModelProto.SentencePiece.USER_DEFINED if seen_unknown else pb.ModelProto.SentencePiece.UNKNOWN
+            seen_unknown = True
+        else:
+            piece.type = typ
+    spec = m.trainer_spec
+    spec.model_type = pb.TrainerSpec.BPE if kind == "llama" else pb.TrainerSpec.UNIGRAM
+    spec.vocab_size = len(tokens)
+    spec.byte_fallback = _BYTE in types
+    spec.unk_id = int(_scalar(gguf, reader, "tokenizer.ggml.unknown_token_id", 0))
+    spec.bos_id = int(_scalar(gguf, reader, "tokenizer.ggml.bos_token_id", -1))
+    spec.eos_id = int(_scalar(gguf, reader, "tokenizer.ggml.eos_token_id", -1))
+    spec.pad_id = int(_scalar(gguf, reader, "tokenizer.ggml.padding_token_id", -1))
+    norm = m.normalizer_spec
+    charsmap = reader.fields.get("tokenizer.ggml.precompiled_charsmap")
+    if charsmap is not None:
+        norm.name = "nmt_nfkc"
+        if len(charsmap.data) == 1:
+            norm.precompiled_charsmap = bytes(charsmap.parts[charsmap.data[0]])
+        else:
+            norm.precompiled_charsmap = bytes(bytearray(int(charsmap.parts[i][0]) for i in charsmap.data))
+    else:
+        norm.name = "identity"
+    norm.add_dummy_prefix = bool(_scalar(gguf, reader, "tokenizer.ggml.add_space_prefix", True))
+    norm.remove_extra_whitespaces = bool(_scalar(gguf, reader, "tokenizer.ggml.remove_extra_whitespaces", False))
+    norm.escape_whitespaces = True
+    return m.SerializeToString()
+
+
+def hf_bpe_from_gguf(path: Path):
+    """A ``tokenizers.Tokenizer`` (byte-level BPE) rebuilt from a gpt2-type GGUF vocabulary."""
+    gguf, reader = _reader(path)
+    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers
+
+    kind = _scalar(gguf, reader, "tokenizer.ggml.model")
+    if kind != "gpt2":
+        raise ValueError(f"{path}: tokenizer.ggml.model is {kind!r}, not a byte-level BPE (gpt2)")
+    pre = _scalar(gguf, reader, "tokenizer.ggml.pre")
+    if pre not in PRE_REGEXES:
+        raise ValueError(f"{path}: no pre-tokenizer known for tokenizer.ggml.pre = {pre!r}; "
+                         f"known: {', '.join(str(k) for k in PRE_REGEXES)}")
+    tokens = _strings(reader, "tokenizer.ggml.tokens")
+    types = _numbers(reader, "tokenizer.ggml.token_type") or [_NORMAL] * len(tokens)
+    merges = [tuple(m.split(" ", 1)) for m in _strings(reader, "tokenizer.ggml.merges")]
+    vocab = {t: i for i, t in enumerate(tokens)}
+    tk = Tokenizer(models.BPE(vocab, merges, ignore_merges=False))
+    splits = [pre_tokenizers.Split(Regex(rx), behavior="isolated") for rx in PRE_REGEXES[pre]]
+    tk.pre_tokenizer = pre_tokenizers.Sequence(splits + [pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    tk.decoder = decoders.ByteLevel()
+    tk.add_special_tokens([AddedToken(t, special=True, normalized=False) for t, ty in zip(tokens, types) if ty == _CONTROL])
+    tk.add_tokens([AddedToken(t, normalized=False) for t, ty in zip(tokens, types) if ty == _USER_DEFINED])
+    return tk
+
+
+def build(*, name: str, files: dict[str, Path], **_: object):
+    """A tokbench tokenizer from a GGUF vocabulary (conversion cached by the GGUF's hash)."""
+    src = Path(files["gguf"])
+    digest = sha256_file(src)
+    kind = gguf_kind(src)
+    if kind in ("llama", "t5"):
+        from .spm import SentencePieceTokenizer
+
+        out = derived_path("gguf-spm", digest, suffix=".model")
+        if not out.exists():
+            tmp = out.with_suffix(".tmp")
+            tmp.write_bytes(spm_proto_from_gguf(src))
+            tmp.replace(out)
+        return SentencePieceTokenizer(name=name, model_file=out)
+    if kind == "gpt2":
+        from .hf import HFJsonTokenizer
+
+        out = derived_path("gguf-bpe", digest, suffix=".json")
+        if not out.exists():
+            tmp = out.with_suffix(".tmp")
+            hf_bpe_from_gguf(src).save(str(tmp))
+            tmp.replace(out)
+        return HFJsonTokenizer(name=name, tokenizer_file=out)
+    raise ValueError(f"tokenizer {name!r}: GGUF vocabulary type {kind!r} is not supported (llama, t5, gpt2 are)")

@@ -1,0 +1,71 @@
+"""SentencePiece ``.model`` files (Llama 2, Mistral SPM, XLM-R, Phi-3, Gemma ...)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .base import BaseTokenizer
+
+MARKER = "\u2581"  # ▁, SentencePiece's whitespace symbol
+
+
+class SentencePieceTokenizer(BaseTokenizer):
+    def __init__(self, *, name: str, model_file: Path | None = None, model_proto: bytes | None = None):
+        import sentencepiece as spm
+
+        self.name = name
+        if model_proto is not None:
+            self.sp = spm.SentencePieceProcessor(model_proto=model_proto)
+        else:
+            self.sp = spm.SentencePieceProcessor(model_file=str(model_file))
+        sp = self.sp
+        n = sp.get_piece_size()
+        self.vocab_size = n
+        self.unk_ids = frozenset(i for i in range(n) if sp.is_unknown(i))
+        self.byte_fallback_ids = frozenset(i for i in range(n) if sp.is_byte(i))
+        self.special_ids = frozenset(i for i in range(n) if sp.is_control(i))
+        pieces = [sp.id_to_piece(i) for i in range(n)]
+        lens = np.zeros(n, dtype=np.int64)
+        marker = np.zeros(n, dtype=bool)
+        for i, p in enumerate(pieces):
+            if i in self.byte_fallback_ids:
+                lens[i] = 1
+            elif i in self.special_ids or i in self.unk_ids:
+                lens[i] = -(10**9)  # forces the exact path for documents that contain them
+            else:
+                lens[i] = len(p.replace(MARKER, " ").encode("utf-8"))
+                marker[i] = p.startswith(MARKER)
+        self._surface_len = lens
+        self._starts_with_marker = marker
+        from sentencepiece import sentencepiece_model_pb2 as pb
+
+        m = pb.ModelProto()
+        m.ParseFromString(sp.serialized_model_proto())
+        self._dummy_prefix = bool(m.normalizer_spec.add_dummy_prefix)
+
+    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
+        return self.sp.encode(list(texts), num_threads=os.cpu_count() or 2)
+
+    def exact_spans(self, text: str):
+        proto = self.sp.encode(text, return_type="proto")
+        ids = [p.id for p in proto.pieces]
+        starts = np.array([p.begin for p in proto.pieces], dtype=np.int64)
+        ends = np.array([p.end for p in proto.pieces], dtype=np.int64)
+        return ids, starts, ends
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return self.sp.decode(list(ids))
+
+    def token_bytes(self, token_id: int) -> bytes:
+        if token_id in self.byte_fallback_ids:
+            return bytes([int(self.sp.id_to_piece(token_id)[3:5], 16)])
+        if token_id in self.special_ids:
+            return b""
+        return self.sp.id_to_piece(token_id).replace(MARKER, " ").encode("utf-8")
+
+
+def build(*, name: str, files: dict[str, Path], **_: object) -> SentencePieceTokenizer:
+    return SentencePieceTokenizer(name=name, model_file=files["model"])

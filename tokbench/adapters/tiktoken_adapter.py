@@ -1,0 +1,136 @@
+"""tiktoken-format BPE tokenizers: OpenAI encodings, Llama 3, Qwen, Mistral Tekken.
+
+OpenAI encodings (``encoding = "cl100k_base"`` ...) are built by tiktoken itself from the
+pinned cache file, so tiktoken's own pattern, special tokens and expected-hash check apply.
+Other tiktoken-format vocabularies need an explicit ``pattern`` in the registry entry.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .base import BaseTokenizer
+
+# tiktoken_ext.openai_public downloads these URLs; tiktoken caches each under sha1(url).
+_OPENAI_URLS = {
+    "r50k_base": "https://openaipublic.blob.core.windows.net/encodings/r50k_base.tiktoken",
+    "cl100k_base": "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken",
+    "o200k_base": "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken",
+    "p50k_base": "https://openaipublic.blob.core.windows.net/encodings/p50k_base.tiktoken",
+}
+
+
+def openai_encoding(encoding: str, ranks_file: Path):
+    """tiktoken's own ``get_encoding(encoding)``, served from a pinned local ranks file."""
+    import tiktoken
+
+    if encoding not in _OPENAI_URLS:
+        raise ValueError(f"unknown OpenAI encoding {encoding!r}; known: {', '.join(_OPENAI_URLS)}")
+    from ..assets import cache_dir
+
+    tk_cache = cache_dir() / "tiktoken"
+    tk_cache.mkdir(parents=True, exist_ok=True)
+    key = hashlib.sha1(_OPENAI_URLS[encoding].encode()).hexdigest()
+    target = tk_cache / key
+    if not target.exists():
+        tmp = target.with_suffix(".tmp")
+        tmp.write_bytes(Path(ranks_file).read_bytes())
+        os.replace(tmp, target)
+    old = os.environ.get("TIKTOKEN_CACHE_DIR")
+    os.environ["TIKTOKEN_CACHE_DIR"] = str(tk_cache)
+    try:
+        # never let tiktoken go to the network: read_file_cached finds the file in the cache
+        # and checks tiktoken's expected hash itself.
+        return tiktoken.Encoding(**_constructor(encoding))
+    finally:
+        if old is None:
+            os.environ.pop("TIKTOKEN_CACHE_DIR", None)
+        else:
+            os.environ["TIKTOKEN_CACHE_DIR"] = old
+
+
+def _constructor(encoding: str) -> dict:
+    from tiktoken_ext import openai_public
+
+    return getattr(openai_public, encoding)()
+
+
+def load_ranks(path: Path) -> dict[bytes, int]:
+    ranks = {}
+    with open(path, "rb") as fh:
+        for line in fh:
+            if line.strip():
+                tok, rank = line.split()
+                ranks[base64.b64decode(tok)] = int(rank)
+    return ranks
+
+
+def tekken_ranks(path: Path) -> tuple[dict[bytes, int], str, int]:
+    """Mistral Tekken JSON -> (ranks over the inner vocab, pattern, number of special ids first)."""
+    with open(path, encoding="utf-8") as fh:
+        data = json.load(fh)
+    cfg = data["config"]
+    n_special = int(cfg.get("default_num_special_tokens", len(data.get("special_tokens", []))))
+    inner = int(cfg["default_vocab_size"]) - n_special
+    ranks = {base64.b64decode(v["token_bytes"]): int(v["rank"]) for v in data["vocab"][:inner]}
+    return ranks, cfg["pattern"], n_special
+
+
+class TiktokenTokenizer(BaseTokenizer):
+    """A tiktoken Encoding; ``id_offset`` shifts ids (Tekken puts its special ids first)."""
+
+    def __init__(self, *, name: str, encoding, n_special: int = 0, id_offset: int = 0):
+        self.name = name
+        self.enc = encoding
+        self.id_offset = id_offset
+        n_ranks = encoding.max_token_value + 1 - len(encoding._special_tokens)
+        specials = set(encoding._special_tokens.values())
+        self.vocab_size = max(encoding.max_token_value + 1, n_ranks + n_special) + id_offset
+        extra = range(encoding.max_token_value + 1, n_ranks + n_special) if n_special else ()
+        self.special_ids = frozenset({i + id_offset for i in specials} | {i + id_offset for i in extra}
+                                     | set(range(id_offset)))
+        lens = np.zeros(self.vocab_size, dtype=np.int64)
+        for tok, rank in encoding._mergeable_ranks.items():
+            lens[rank + id_offset] = len(tok)
+        self._surface_len = lens
+
+    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
+        out = self.enc.encode_ordinary_batch(list(texts), num_threads=os.cpu_count() or 2)
+        if self.id_offset:
+            out = [[i + self.id_offset for i in ids] for ids in out]
+        return out
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return self.token_bytes_joined(ids).decode("utf-8", errors="replace")
+
+    def token_bytes_joined(self, ids: Sequence[int]) -> bytes:
+        off = self.id_offset
+        return self.enc.decode_bytes([i - off for i in ids if i >= off])
+
+    def token_bytes(self, token_id: int) -> bytes:
+        if token_id < self.id_offset:
+            return b""
+        return self.enc.decode_single_token_bytes(token_id - self.id_offset)
+
+
+def build(*, name: str, files: dict[str, Path], encoding: str | None = None, pattern: str | None = None,
+          n_special: int = 0, tekken: bool = False) -> TiktokenTokenizer:
+    import tiktoken
+
+    ranks_file = files["ranks"]
+    if tekken:
+        ranks, pat, n_sp = tekken_ranks(ranks_file)
+        enc = tiktoken.Encoding(name=name, pat_str=pat, mergeable_ranks=ranks, special_tokens={})
+        return TiktokenTokenizer(name=name, encoding=enc, id_offset=n_sp)
+    if encoding:
+        return TiktokenTokenizer(name=name, encoding=openai_encoding(encoding, ranks_file))
+    if not pattern:
+        raise ValueError(f"tokenizer {name!r}: a tiktoken-format vocabulary needs `pattern` (its pre-tokenizer regex)")
+    enc = tiktoken.Encoding(name=name, pat_str=pattern, mergeable_ranks=load_ranks(ranks_file), special_tokens={})
+    return TiktokenTokenizer(name=name, encoding=enc, n_special=n_special)
