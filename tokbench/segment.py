@@ -38,6 +38,8 @@ _LANG_DEFAULTS: dict[str, str] = {
     **{t: "chars" for t in ("zh", "zh-Hant", "zh-Hans", "yue", "wuu", "hak", "nan", "gan", "hsn",
                            "cmn", "ja", "th", "lo", "km", "my", "shn", "kjg", "tdd", "lis", "ii")},
     "bo": "tibetan_syllables", "dz": "tibetan_syllables",
+    # Ethiopic separates words with the wordspace mark U+1361 (punctuation), not spaces
+    "am": "unicode_words", "ti": "unicode_words", "tig": "unicode_words", "gez": "unicode_words",
 }
 
 

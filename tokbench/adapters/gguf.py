@@ -139,27 +139,53 @@ def hf_bpe_from_gguf(path: Path):
     return tk
 
 
+# Bump when a conversion changes (regexes, piece types ...) so stale rebuilt files are not reused.
+CONVERTER_VERSION = "2"
+
+
+def _digest(path: Path) -> str:
+    """sha256 of ``path``, reusing the stamp the asset fetcher leaves beside verified files."""
+    stamp = path.with_name(path.name + ".sha256")
+    try:
+        sha, size, mtime = stamp.read_text().split()
+        st = path.stat()
+        if int(size) == st.st_size and int(mtime) == st.st_mtime_ns and len(sha) == 64:
+            return sha
+    except (OSError, ValueError):
+        pass
+    return sha256_file(path)
+
+
 def build(*, name: str, files: dict[str, Path], **_: object):
-    """A tokbench tokenizer from a GGUF vocabulary (conversion cached by the GGUF's hash)."""
+    """A tokbench tokenizer from a GGUF vocabulary (conversion cached by the GGUF's hash).
+
+    Parsing a GGUF with a large vocabulary takes seconds, so a cached conversion is used
+    without opening the GGUF at all.
+    """
     src = Path(files["gguf"])
-    digest = sha256_file(src)
-    kind = gguf_kind(src)
+    digest = _digest(src)
+    spm_out = derived_path("gguf-spm", digest, CONVERTER_VERSION, suffix=".model")
+    bpe_out = derived_path("gguf-bpe", digest, CONVERTER_VERSION, suffix=".json")
+    if spm_out.exists():
+        kind = "llama"
+    elif bpe_out.exists():
+        kind = "gpt2"
+    else:
+        kind = gguf_kind(src)
     if kind in ("llama", "t5"):
         from .spm import SentencePieceTokenizer
 
-        out = derived_path("gguf-spm", digest, suffix=".model")
-        if not out.exists():
-            tmp = out.with_suffix(".tmp")
+        if not spm_out.exists():
+            tmp = spm_out.with_suffix(".tmp")
             tmp.write_bytes(spm_proto_from_gguf(src))
-            tmp.replace(out)
-        return SentencePieceTokenizer(name=name, model_file=out)
+            tmp.replace(spm_out)
+        return SentencePieceTokenizer(name=name, model_file=spm_out)
     if kind == "gpt2":
         from .hf import HFJsonTokenizer
 
-        out = derived_path("gguf-bpe", digest, suffix=".json")
-        if not out.exists():
-            tmp = out.with_suffix(".tmp")
+        if not bpe_out.exists():
+            tmp = bpe_out.with_suffix(".tmp")
             hf_bpe_from_gguf(src).save(str(tmp))
-            tmp.replace(out)
-        return HFJsonTokenizer(name=name, tokenizer_file=out)
+            tmp.replace(bpe_out)
+        return HFJsonTokenizer(name=name, tokenizer_file=bpe_out)
     raise ValueError(f"tokenizer {name!r}: GGUF vocabulary type {kind!r} is not supported (llama, t5, gpt2 are)")

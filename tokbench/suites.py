@@ -1,0 +1,176 @@
+"""Suite files (``suites/*.toml``): which tokenizers, corpora and metrics a run covers.
+
+Validated at load time with unknown fields rejected; an error names the file, the table and
+the field. Format (docs/suites.md)::
+
+    [suite]
+    name = "core-v1"
+    version = "1"
+    tokenizers = ["gpt2", "llama3"]
+    metrics = ["fertility", "bytes_per_token"]      # default: every intrinsic metric
+    reference_tokenizer = "gpt2"                    # for nsl
+
+    [metric_params.renyi_efficiency]
+    alpha = 2.5
+
+    [corpora.udhr]
+    source = "udhr"
+    langs = ["en", "tr"]
+
+    [segmenters]                                    # per-language overrides
+    vi = "unicode_words"
+
+    [tokenizers.my-bpe]                             # optional user tokenizer entries
+    backend = "hf_json"
+    path = "my-bpe/tokenizer.json"
+"""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+DEFAULT_SUITE = "core-v1"
+
+
+class SuiteError(ValueError):
+    """A suite file is malformed; the message names the file, table and field."""
+
+
+class CorpusSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source: Literal["udhr", "file", "hub"]
+    langs: list[str] = []  # udhr / hub: languages to keep (empty = all)
+    unit: Literal["article", "paragraph"] = "article"  # udhr document unit
+    path: str | None = None  # file
+    format: Literal["text", "json", "parquet"] | None = None
+    lang: str | None = None  # file/hub: one language for every document
+    lang_field: str | None = None
+    text_field: str = "text"
+    key_field: str | None = None
+    hub_id: str | None = None
+    config: str | None = None
+    split: str = "test"
+    max_docs_per_lang: int | None = None
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.source == "file" and not self.path:
+            raise ValueError("a `file` corpus needs `path`")
+        if self.source == "hub" and not self.hub_id:
+            raise ValueError("a `hub` corpus needs `hub_id`")
+        return self
+
+
+class SuiteMeta(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    version: str = "1"
+    description: str = ""
+    tokenizers: list[str]
+    metrics: list[str] | None = None
+    reference_tokenizer: str | None = None
+
+
+class Suite(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    suite: SuiteMeta
+    corpora: dict[str, CorpusSpec]
+    metric_params: dict[str, dict[str, Any]] = {}
+    segmenters: dict[str, str] = {}
+    tokenizers: dict[str, dict[str, Any]] = {}
+    path: str = "<memory>"
+
+    @property
+    def name(self) -> str:
+        return self.suite.name
+
+    @property
+    def version(self) -> str:
+        return self.suite.version
+
+    def metric_names(self) -> list[str]:
+        from .metrics import INTRINSIC, get_metric
+
+        names = self.suite.metrics or list(INTRINSIC)
+        for n in names:
+            get_metric(n)  # raises with a did-you-mean
+        return names
+
+
+def suites_dir() -> Path:
+    """The top-level ``suites/`` folder (of the checkout, or the current directory)."""
+    here = Path(__file__).resolve().parent.parent / "suites"
+    return here if here.is_dir() else Path("suites")
+
+
+def find_suite(name_or_path: str | None) -> Path:
+    if not name_or_path:
+        name_or_path = DEFAULT_SUITE
+    p = Path(name_or_path)
+    if p.suffix == ".toml" or p.exists():
+        if not p.exists():
+            raise SuiteError(f"suite file not found: {p}")
+        return p
+    cand = suites_dir() / f"{name_or_path}.toml"
+    if cand.exists():
+        return cand
+    import difflib
+
+    known = sorted(f.stem for f in suites_dir().glob("*.toml"))
+    close = difflib.get_close_matches(name_or_path, known, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise SuiteError(f"no suite named {name_or_path!r} in {suites_dir()} (known: {', '.join(known)}).{hint}")
+
+
+def load_suite(name_or_path: str | Path | None = None) -> Suite:
+    path = find_suite(str(name_or_path) if name_or_path else None)
+    try:
+        with open(path, "rb") as fh:
+            raw = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as e:
+        raise SuiteError(f"{path}: malformed TOML: {e}") from None
+    try:
+        suite = Suite(**raw, path=str(path))
+    except ValidationError as e:
+        problems = "; ".join(f"`{'.'.join(map(str, err['loc']))}`: {err['msg']}" for err in e.errors())
+        raise SuiteError(f"{path}: invalid suite: {problems}") from None
+    except TypeError as e:
+        raise SuiteError(f"{path}: invalid suite: {e}") from None
+    validate(suite)
+    return suite
+
+
+def validate(suite: Suite) -> None:
+    """Check every name the suite refers to (tokenizers, metrics, segmenters) before running."""
+    from . import registry
+    from .segment import SEGMENTERS
+
+    where = suite.path
+    if suite.tokenizers:
+        try:
+            registry.add_specs(registry.parse_entries(suite.tokenizers, source=where))
+        except registry.RegistryError as e:
+            raise SuiteError(str(e)) from None
+    for name in suite.suite.tokenizers + ([suite.suite.reference_tokenizer] if suite.suite.reference_tokenizer else []):
+        try:
+            registry.resolve(name)
+        except registry.RegistryError as e:
+            raise SuiteError(f"{where}: [suite].tokenizers: {e}") from None
+    try:
+        names = suite.metric_names()
+    except ValueError as e:
+        raise SuiteError(f"{where}: [suite].metrics: {e}") from None
+    for m in suite.metric_params:
+        if m not in names:
+            raise SuiteError(f"{where}: [metric_params.{m}] names a metric the suite does not compute")
+    for lang, seg in suite.segmenters.items():
+        if seg not in SEGMENTERS:
+            raise SuiteError(f"{where}: [segmenters].{lang} = {seg!r}: choose one of {', '.join(SEGMENTERS)}")
+    if "nsl" in names and not suite.suite.reference_tokenizer:
+        raise SuiteError(f"{where}: metric `nsl` needs `reference_tokenizer` in [suite]")

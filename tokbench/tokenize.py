@@ -1,0 +1,159 @@
+"""Tokenize once: corpus x tokenizer -> TokenizedCorpus (the only caller of ``encode``).
+
+Everything the metrics need is computed here in one pass and cached by content hash
+(tokenizer hash, corpus hash, segmenters, TOKENIZE_VERSION), so a rerun skips encoding:
+
+* batch encoding with token spans (``Tokenizer.encode_aligned``, the backend's fast path);
+* word spans from the language's declared segmenter;
+* token <-> word alignment on one corpus-wide byte axis (numpy ``searchsorted``: no Python
+  loop over tokens);
+* isolated encodings of each distinct word (encoded once per word type);
+* round-trip decode and the characters covered by UNK tokens.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .corpora import Corpus, doc_stats
+from .segment import default_segmenter, word_spans, words
+from .tokenized import TokenizedCorpus
+
+TOKENIZE_VERSION = 1
+BATCH_DOCS = 512
+
+
+def cache_key(tokenizer_hash: str, corpus_hash: str, segmenters: dict[str, str]) -> str:
+    payload = json.dumps([TOKENIZE_VERSION, tokenizer_hash, corpus_hash, sorted(segmenters.items())])
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def _cache_path(key: str) -> Path:
+    from .assets import cache_dir
+
+    return cache_dir() / "tokenized" / f"{key}.npz"
+
+
+def tokenize_corpus(tok, corpus: Corpus, *, tokenizer_hash: str = "", segmenters: dict[str, str] | None = None,
+                    use_cache: bool = True, progress: Callable[[int], None] | None = None) -> TokenizedCorpus:
+    """Tokenize ``corpus`` with ``tok`` (cached when ``tokenizer_hash`` is given).
+
+    ``segmenters`` maps language -> segmenter name; languages not in it use
+    :func:`tokbench.segment.default_segmenter`.
+    """
+    segs = {lang: (segmenters or {}).get(lang) or default_segmenter(lang) for lang in corpus.langs}
+    key = cache_key(tokenizer_hash, corpus.hash, segs) if tokenizer_hash else None
+    if key and use_cache:
+        path = _cache_path(key)
+        if path.exists():
+            try:
+                tc = TokenizedCorpus.load(path)
+                if progress:
+                    progress(len(corpus))
+                return tc
+            except Exception:  # a damaged cache entry is recomputed, never trusted
+                path.unlink(missing_ok=True)
+    tc = _tokenize(tok, corpus, segs, progress=progress)
+    tc.meta.update(tokenizer=tok.name, tokenizer_hash=tokenizer_hash, corpus=corpus.name,
+                   corpus_hash=corpus.hash, segmenters=segs)
+    if key and use_cache:
+        tc.save(_cache_path(key))
+    return tc
+
+
+def _tokenize(tok, corpus: Corpus, segs: dict[str, str], *, progress=None) -> TokenizedCorpus:
+    texts = corpus.text
+    n_docs = len(texts)
+    n_bytes, n_chars = doc_stats(texts)
+    doc_byte0 = np.concatenate([[0], np.cumsum(n_bytes)])
+    doc_char0 = np.concatenate([[0], np.cumsum(n_chars)])
+
+    # corpus-wide char -> byte map (len = total chars + 1)
+    joined = "".join(texts)
+    cps = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    blen = 1 + (cps >= 0x80).astype(np.int64) + (cps >= 0x800) + (cps >= 0x10000)
+    char_byte = np.concatenate([[0], np.cumsum(blen)])
+
+    # 1. encode in batches, with spans
+    ids_parts, off_parts, s_parts, e_parts = [], [], [], []
+    base = 0
+    for start in range(0, n_docs, BATCH_DOCS):
+        batch = texts[start:start + BATCH_DOCS]
+        al = tok.encode_aligned(batch)
+        tok_doc = np.repeat(np.arange(start, start + len(batch)), np.diff(al.offsets))
+        if al.unit == "byte":
+            gs, ge = doc_byte0[tok_doc] + al.starts, doc_byte0[tok_doc] + al.ends
+        else:
+            gs, ge = char_byte[doc_char0[tok_doc] + al.starts], char_byte[doc_char0[tok_doc] + al.ends]
+        ids_parts.append(al.ids)
+        off_parts.append(al.offsets[1:] + base)
+        base += int(al.offsets[-1])
+        s_parts.append(gs)
+        e_parts.append(ge)
+        if progress:
+            progress(len(batch))
+    ids = np.concatenate(ids_parts) if ids_parts else np.zeros(0, np.int64)
+    tok_offsets = np.concatenate([[0], *off_parts]).astype(np.int64)
+    tstart = np.concatenate(s_parts) if s_parts else np.zeros(0, np.int64)
+    tend = np.concatenate(e_parts) if e_parts else np.zeros(0, np.int64)
+    n_tokens = np.diff(tok_offsets)
+
+    # 2. words (declared segmenter per language), on the same global byte axis
+    w_s, w_e, w_count, word_strs = [], [], np.zeros(n_docs, np.int64), []
+    for d, (text, lang) in enumerate(zip(texts, corpus.lang)):
+        s, e = word_spans(text, segs[lang])
+        w_s.append(char_byte[doc_char0[d] + s])
+        w_e.append(char_byte[doc_char0[d] + e])
+        w_count[d] = len(s)
+        word_strs.extend(text[a:b] for a, b in zip(s.tolist(), e.tolist()))
+    wstart = np.concatenate(w_s) if w_s else np.zeros(0, np.int64)
+    wend = np.concatenate(w_e) if w_e else np.zeros(0, np.int64)
+    word_offsets = np.concatenate([[0], np.cumsum(w_count)]).astype(np.int64)
+
+    # 3. token <-> word alignment: token [s, e) overlaps words first..last
+    first = np.searchsorted(wend, tstart, side="right")
+    last = np.searchsorted(wstart, tend, side="left") - 1
+    overlap = np.maximum(last - first + 1, 0)
+    tok_nwords = overlap.astype(np.int32)
+    has = overlap > 0
+    diff = np.bincount(first[has], minlength=len(wstart) + 1)[: len(wstart) + 1].astype(np.int64)
+    diff -= np.bincount(last[has] + 1, minlength=len(wstart) + 1)[: len(wstart) + 1]
+    word_ntok = np.cumsum(diff)[: len(wstart)].astype(np.int32)
+
+    # 4. isolated encodings: each distinct word type once
+    uniq, inverse = np.unique(np.asarray(word_strs, dtype=object).astype(str), return_inverse=True) \
+        if word_strs else (np.zeros(0, str), np.zeros(0, np.int64))
+    iso_counts = np.zeros(len(uniq), np.int32)
+    for start in range(0, len(uniq), 4096):
+        enc = tok.encode_batch(uniq[start:start + 4096].tolist())
+        iso_counts[start:start + len(enc)] = [len(x) for x in enc]
+    word_iso_ntok = iso_counts[inverse] if len(uniq) else np.zeros(0, np.int32)
+
+    # 5. round trip and UNK coverage
+    roundtrip_ok = np.fromiter((tok.decode(ids[tok_offsets[d]:tok_offsets[d + 1]].tolist()) == texts[d]
+                                for d in range(n_docs)), dtype=bool, count=n_docs)
+    unk_chars = np.zeros(n_docs, np.int64)
+    if tok.unk_ids and len(ids):
+        is_unk = np.isin(ids, np.fromiter(tok.unk_ids, np.int64))
+        if is_unk.any():
+            covered = (np.searchsorted(char_byte, tend[is_unk], side="left")
+                       - np.searchsorted(char_byte, tstart[is_unk], side="left"))
+            tok_doc = np.repeat(np.arange(n_docs), n_tokens)
+            np.add.at(unk_chars, tok_doc[is_unk], covered)
+
+    return TokenizedCorpus(
+        lang=np.asarray(corpus.lang, dtype=str), doc_key=np.asarray(corpus.key, dtype=str),
+        n_bytes=n_bytes, n_chars=n_chars, n_words=w_count, n_tokens=n_tokens,
+        roundtrip_ok=roundtrip_ok, unk_chars=unk_chars,
+        ids=ids, tok_offsets=tok_offsets, tok_nwords=tok_nwords,
+        word_ntok=word_ntok, word_iso_ntok=word_iso_ntok, word_offsets=word_offsets,
+        meta={"vocab_size": int(tok.vocab_size), "unk_ids": sorted(int(i) for i in tok.unk_ids),
+              "byte_fallback_ids": sorted(int(i) for i in tok.byte_fallback_ids)},
+    )
+
+
+__all__ = ["tokenize_corpus", "cache_key", "TOKENIZE_VERSION", "words"]
