@@ -258,6 +258,8 @@ def load_file(path: str | Path, *, name: str | None = None, lang: str | None = N
                           "(or set `format` in the suite)")
     if lang is None and lang_field is None:
         raise CorpusError(f"{path}: give the language: `--lang CODE` (or `lang`/`lang_field` in the suite)")
+    if path.stat().st_size == 0:  # `datasets` fails on an empty file with an opaque error
+        raise CorpusError(f"corpus {name!r} ({path}) is empty: the file has no documents")
     if fmt in ("text", "json"):
         check_utf8(path)
     records = _read_with_datasets(path, fmt)

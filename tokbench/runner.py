@@ -113,10 +113,12 @@ def run_suite(suite: Suite, *, results_dir: str | Path = "results", use_cache: b
             built[name] = get_tokenizer(resolve(name))
         return built[name]
 
+    # load (and so check) every corpus before writing anything: a bad corpus file is bad
+    # input (exit 2) and must not leave the parts of the corpora listed before it behind
+    corpora = [(corpus_name, load_corpus(corpus_name, cspec, base_dir=base_dir).limit_docs(limit_docs))
+               for corpus_name, cspec in suite.corpora.items()]
     seq = 0
-    for corpus_name, cspec in suite.corpora.items():
-        corpus = load_corpus(corpus_name, cspec, base_dir=base_dir)
-        corpus = corpus.limit_docs(limit_docs)
+    for corpus_name, corpus in corpora:
         segs = {lang: suite.segmenters.get(lang) or _default_seg(lang) for lang in corpus.langs}
         todo = []
         for name in suite.suite.tokenizers:

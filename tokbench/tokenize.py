@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from .corpora import Corpus, doc_stats
-from .segment import default_segmenter, word_spans, words
+from .segment import default_segmenter, word_spans
 from .tokenized import TokenizedCorpus
 
 TOKENIZE_VERSION = 1
@@ -65,18 +66,66 @@ def tokenize_corpus(tok, corpus: Corpus, *, tokenizer_hash: str = "", segmenters
     return tc
 
 
-def _tokenize(tok, corpus: Corpus, segs: dict[str, str], *, progress=None) -> TokenizedCorpus:
+@dataclass
+class _CorpusPrep:
+    """Tokenizer-independent facts of a corpus, computed once and shared by every tokenizer."""
+
+    n_bytes: np.ndarray
+    n_chars: np.ndarray
+    doc_byte0: np.ndarray  # (D+1,) global byte offset of each document
+    doc_char0: np.ndarray
+    char_byte: np.ndarray  # (C+1,) global char -> global byte
+    wstart: np.ndarray  # (W,) global byte spans of the words
+    wend: np.ndarray
+    w_count: np.ndarray  # (D,)
+    word_types: list[str]  # distinct words
+    word_type_of: np.ndarray  # (W,) index into word_types
+
+
+_PREP_CACHE: dict[tuple, _CorpusPrep] = {}
+
+
+def corpus_prep(corpus: Corpus, segs: dict[str, str]) -> _CorpusPrep:
+    key = (corpus.hash, tuple(sorted(segs.items())))
+    if key in _PREP_CACHE:
+        return _PREP_CACHE[key]
     texts = corpus.text
     n_docs = len(texts)
     n_bytes, n_chars = doc_stats(texts)
     doc_byte0 = np.concatenate([[0], np.cumsum(n_bytes)])
     doc_char0 = np.concatenate([[0], np.cumsum(n_chars)])
-
     # corpus-wide char -> byte map (len = total chars + 1)
-    joined = "".join(texts)
-    cps = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    cps = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
     blen = 1 + (cps >= 0x80).astype(np.int64) + (cps >= 0x800) + (cps >= 0x10000)
     char_byte = np.concatenate([[0], np.cumsum(blen)])
+    # words (declared segmenter per language), on the global byte axis
+    w_s, w_e, w_count = [], [], np.zeros(n_docs, np.int64)
+    type_ids: dict[str, int] = {}
+    type_of: list[int] = []
+    for d, (text, lang) in enumerate(zip(texts, corpus.lang)):
+        s, e = word_spans(text, segs[lang])
+        w_s.append(char_byte[doc_char0[d] + s])
+        w_e.append(char_byte[doc_char0[d] + e])
+        w_count[d] = len(s)
+        setdefault = type_ids.setdefault
+        type_of.extend(setdefault(text[a:b], len(type_ids)) for a, b in zip(s.tolist(), e.tolist()))
+    prep = _CorpusPrep(
+        n_bytes=n_bytes, n_chars=n_chars, doc_byte0=doc_byte0, doc_char0=doc_char0, char_byte=char_byte,
+        wstart=np.concatenate(w_s) if w_s else np.zeros(0, np.int64),
+        wend=np.concatenate(w_e) if w_e else np.zeros(0, np.int64),
+        w_count=w_count, word_types=list(type_ids), word_type_of=np.asarray(type_of, dtype=np.int64),
+    )
+    if len(_PREP_CACHE) > 8:
+        _PREP_CACHE.clear()
+    _PREP_CACHE[key] = prep
+    return prep
+
+
+def _tokenize(tok, corpus: Corpus, segs: dict[str, str], *, progress=None) -> TokenizedCorpus:
+    texts = corpus.text
+    n_docs = len(texts)
+    prep = corpus_prep(corpus, segs)
+    doc_byte0, doc_char0, char_byte = prep.doc_byte0, prep.doc_char0, prep.char_byte
 
     # 1. encode in batches, with spans
     ids_parts, off_parts, s_parts, e_parts = [], [], [], []
@@ -101,17 +150,7 @@ def _tokenize(tok, corpus: Corpus, segs: dict[str, str], *, progress=None) -> To
     tstart = np.concatenate(s_parts) if s_parts else np.zeros(0, np.int64)
     tend = np.concatenate(e_parts) if e_parts else np.zeros(0, np.int64)
     n_tokens = np.diff(tok_offsets)
-
-    # 2. words (declared segmenter per language), on the same global byte axis
-    w_s, w_e, w_count, word_strs = [], [], np.zeros(n_docs, np.int64), []
-    for d, (text, lang) in enumerate(zip(texts, corpus.lang)):
-        s, e = word_spans(text, segs[lang])
-        w_s.append(char_byte[doc_char0[d] + s])
-        w_e.append(char_byte[doc_char0[d] + e])
-        w_count[d] = len(s)
-        word_strs.extend(text[a:b] for a, b in zip(s.tolist(), e.tolist()))
-    wstart = np.concatenate(w_s) if w_s else np.zeros(0, np.int64)
-    wend = np.concatenate(w_e) if w_e else np.zeros(0, np.int64)
+    wstart, wend, w_count = prep.wstart, prep.wend, prep.w_count
     word_offsets = np.concatenate([[0], np.cumsum(w_count)]).astype(np.int64)
 
     # 3. token <-> word alignment: token [s, e) overlaps words first..last
@@ -125,17 +164,19 @@ def _tokenize(tok, corpus: Corpus, segs: dict[str, str], *, progress=None) -> To
     word_ntok = np.cumsum(diff)[: len(wstart)].astype(np.int32)
 
     # 4. isolated encodings: each distinct word type once
-    uniq, inverse = np.unique(np.asarray(word_strs, dtype=object).astype(str), return_inverse=True) \
-        if word_strs else (np.zeros(0, str), np.zeros(0, np.int64))
-    iso_counts = np.zeros(len(uniq), np.int32)
-    for start in range(0, len(uniq), 4096):
-        enc = tok.encode_batch(uniq[start:start + 4096].tolist())
+    types = prep.word_types
+    iso_counts = np.zeros(len(types), np.int32)
+    for start in range(0, len(types), 4096):
+        enc = tok.encode_batch(types[start:start + 4096])
         iso_counts[start:start + len(enc)] = [len(x) for x in enc]
-    word_iso_ntok = iso_counts[inverse] if len(uniq) else np.zeros(0, np.int32)
+    word_iso_ntok = iso_counts[prep.word_type_of] if len(types) else np.zeros(0, np.int32)
 
     # 5. round trip and UNK coverage
-    roundtrip_ok = np.fromiter((tok.decode(ids[tok_offsets[d]:tok_offsets[d + 1]].tolist()) == texts[d]
-                                for d in range(n_docs)), dtype=bool, count=n_docs)
+    if hasattr(tok, "roundtrip_ok"):
+        roundtrip_ok = tok.roundtrip_ok(texts, ids, tok_offsets)
+    else:
+        roundtrip_ok = np.fromiter((tok.decode(ids[tok_offsets[d]:tok_offsets[d + 1]].tolist()) == texts[d]
+                                    for d in range(n_docs)), dtype=bool, count=n_docs)
     unk_chars = np.zeros(n_docs, np.int64)
     if tok.unk_ids and len(ids):
         is_unk = np.isin(ids, np.fromiter(tok.unk_ids, np.int64))
@@ -147,7 +188,7 @@ def _tokenize(tok, corpus: Corpus, segs: dict[str, str], *, progress=None) -> To
 
     return TokenizedCorpus(
         lang=np.asarray(corpus.lang, dtype=str), doc_key=np.asarray(corpus.key, dtype=str),
-        n_bytes=n_bytes, n_chars=n_chars, n_words=w_count, n_tokens=n_tokens,
+        n_bytes=prep.n_bytes, n_chars=prep.n_chars, n_words=w_count, n_tokens=n_tokens,
         roundtrip_ok=roundtrip_ok, unk_chars=unk_chars,
         ids=ids, tok_offsets=tok_offsets, tok_nwords=tok_nwords,
         word_ntok=word_ntok, word_iso_ntok=word_iso_ntok, word_offsets=word_offsets,
@@ -156,4 +197,4 @@ def _tokenize(tok, corpus: Corpus, segs: dict[str, str], *, progress=None) -> To
     )
 
 
-__all__ = ["tokenize_corpus", "cache_key", "TOKENIZE_VERSION", "words"]
+__all__ = ["tokenize_corpus", "corpus_prep", "cache_key", "TOKENIZE_VERSION"]

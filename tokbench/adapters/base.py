@@ -7,6 +7,7 @@ byte lengths; backends with native offsets override it.
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Protocol, Sequence, runtime_checkable
 
@@ -47,7 +48,7 @@ def flatten(ids_list: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
     np.cumsum(lens, out=offsets[1:])
     if offsets[-1] == 0:
         return np.zeros(0, dtype=np.int64), offsets
-    flat = np.fromiter((i for x in ids_list for i in x), dtype=np.int64, count=int(offsets[-1]))
+    flat = np.fromiter(itertools.chain.from_iterable(ids_list), dtype=np.int64, count=int(offsets[-1]))
     return flat, offsets
 
 
@@ -78,6 +79,11 @@ class BaseTokenizer:
 
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def roundtrip_ok(self, texts: Sequence[str], ids: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """Per document: ``decode(encode(text)) == text`` (ids in CSR layout)."""
+        return np.fromiter((self.decode(ids[offsets[d]:offsets[d + 1]].tolist()) == t for d, t in enumerate(texts)),
+                           dtype=bool, count=len(texts))
 
     def exact_spans(self, text: str) -> tuple[list[int], np.ndarray, np.ndarray]:
         """(ids, byte starts, byte ends) for one text, from the backend's exact offsets."""

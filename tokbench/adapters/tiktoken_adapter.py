@@ -101,13 +101,33 @@ class TiktokenTokenizer(BaseTokenizer):
         self._surface_len = lens
 
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
-        out = self.enc.encode_ordinary_batch(list(texts), num_threads=os.cpu_count() or 2)
+        texts = list(texts)
+        if sum(map(len, texts)) < 256 * len(texts):
+            # many short texts (isolated words): a thread-pool task per text costs more than
+            # the encoding itself, so encode them in this thread
+            enc = self.enc.encode_ordinary
+            out = [enc(t) for t in texts]
+        else:
+            out = self.enc.encode_ordinary_batch(texts, num_threads=os.cpu_count() or 2)
         if self.id_offset:
             out = [[i + self.id_offset for i in ids] for ids in out]
         return out
 
     def decode(self, ids: Sequence[int]) -> str:
         return self.token_bytes_joined(ids).decode("utf-8", errors="replace")
+
+    def roundtrip_ok(self, texts: Sequence[str], ids: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        # decoding is concatenation of token bytes: if the whole corpus decodes to its exact
+        # bytes and every document's token lengths add up to its own byte length (checked
+        # per document here), every document round-trips. Otherwise decode each one.
+        joined = "".join(texts).encode("utf-8")
+        lens = self._surface_len[ids] if len(ids) else np.zeros(0, np.int64)
+        per_doc = np.add.reduceat(lens, offsets[:-1]) if len(ids) else np.zeros(len(texts), np.int64)
+        per_doc[offsets[:-1] == offsets[1:]] = 0
+        doc_bytes = np.fromiter((len(t.encode("utf-8")) for t in texts), dtype=np.int64, count=len(texts))
+        if np.array_equal(per_doc, doc_bytes) and self.token_bytes_joined(ids.tolist()) == joined:
+            return np.ones(len(texts), dtype=bool)
+        return super().roundtrip_ok(texts, ids, offsets)
 
     def token_bytes_joined(self, ids: Sequence[int]) -> bytes:
         off = self.id_offset
