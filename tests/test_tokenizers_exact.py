@@ -1,0 +1,265 @@
+"""Exactness of the real registry tokenizers.
+
+* llama.cpp's own test vectors (``ggml-vocab-<stem>.gguf.inp/.out``): every text must give
+  exactly the ids llama.cpp's tokenizer gives (no BOS/EOS: what ``encode_batch`` returns);
+* OpenAI encodings against tiktoken itself: the pinned files pass tiktoken's own expected-hash
+  check, and an ``Encoding`` built by ``tiktoken_ext.openai_public`` gives the same ids;
+* golden ids for a few strings, checked once against well-known published values;
+* ByT5 against transformers' ``ByT5Tokenizer`` (when transformers is installed);
+* ``encode_aligned`` sanity for every registry tokenizer.
+
+The assets come from the tokbench cache (``$TOKBENCH_CACHE``), which CI fills once per run.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+import re
+import unicodedata
+
+import numpy as np
+import pytest
+
+from tokbench.assets import fetch
+from tokbench.registry import _builtin, get_tokenizer
+from tokbench.vectors import load_vectors, parse_vectors
+
+BUILTIN = _builtin()
+WITH_VECTORS = sorted(n for n, s in BUILTIN.items() if s.vectors)
+
+# multilingual strings for encode_aligned and tiktoken comparisons: leading/double/trailing
+# spaces, CJK, emoji (incl. ZWJ sequence and skin tone), Turkish dotted/dotless i,
+# Devanagari with combining marks, newlines, tab, NFKC-sensitive characters.
+TEXTS = [
+    "Hello world",
+    "  leading and  double  spaces ",
+    "日本語のテキストと中文混合です。",
+    "emoji 😀👍🏽 family 👨‍👩‍👧 ok",
+    "İstanbul'da ılık bir gün geçirdik; İİ ıı",
+    "नमस्ते दुनिया, हिन्दी पाठ",
+    "line one\nline two\n\n  indented\r\nwindows",
+    "Ünïcödé façade — naïve café ½ 3.14159\tend ﬁ",
+]
+
+
+@functools.lru_cache(maxsize=None)
+def tok(name: str):
+    return get_tokenizer(name)
+
+
+def _first_mismatches(pairs, got, limit=5) -> str:
+    bad = [(t, g, e) for (t, e), g in zip(pairs, got) if g != e]
+    lines = [f"{len(pairs) - len(bad)}/{len(pairs)} vectors match; first mismatches:"]
+    for t, g, e in bad[:limit]:
+        lines.append(f"  text={t[:60]!r}\n    got     ={g[:16]}\n    expected={e[:16]}")
+    return "\n".join(lines)
+
+
+# --- llama.cpp test vectors -----------------------------------------------------------------------
+def test_vector_parsing():
+    inp = "a\n__ggml_vocab_test__\n\n__ggml_vocab_test__\n b\nc\n__ggml_vocab_test__\n"
+    out = "64\n\n220 65 198 66\n"
+    assert parse_vectors(inp, out) == [("a", [64]), ("", []), (" b\nc", [220, 65, 198, 66])]
+    with pytest.raises(ValueError):
+        parse_vectors(inp, "1\n2\n")
+
+
+def test_vectors_load_and_have_no_bos():
+    pairs = load_vectors("llama-spm")
+    assert len(pairs) >= 40
+    assert ("", []) in pairs
+    # llama.cpp writes the SentencePiece vectors without BOS (id 1)
+    assert all(ids[:1] != [1] for _, ids in pairs)
+    assert any(ids for _, ids in pairs)
+
+
+@pytest.mark.parametrize("name", WITH_VECTORS)
+def test_llama_cpp_vectors_exact(name):
+    pairs = load_vectors(BUILTIN[name].vectors)
+    got = tok(name).encode_batch([t for t, _ in pairs])
+    assert got == [e for _, e in pairs], f"{name} vs {BUILTIN[name].vectors!r}: " + _first_mismatches(pairs, got)
+
+
+def test_gpt_neox_shares_the_mpt_vocabulary():
+    """gpt-neox is checked against the `mpt` vectors: the two GGUF vocabularies are identical."""
+    from tokbench.adapters.gguf import read_metadata
+
+    neox = read_metadata(fetch("gguf-gpt-neox"), prefix="tokenizer.ggml.")
+    mpt = read_metadata(fetch("gguf-mpt"), prefix="tokenizer.ggml.")
+    assert BUILTIN["gpt-neox"].vectors == "mpt"
+    assert neox["tokenizer.ggml.tokens"] == mpt["tokenizer.ggml.tokens"]
+    assert neox["tokenizer.ggml.merges"] == mpt["tokenizer.ggml.merges"]
+    assert np.array_equal(neox["tokenizer.ggml.token_type"], mpt["tokenizer.ggml.token_type"])
+    # no `pre` (llama.cpp's default, the GPT-2 regex) vs "mpt" (also the GPT-2 regex)
+    assert neox.get("tokenizer.ggml.pre") in (None, "default", "gpt-2")
+    assert mpt["tokenizer.ggml.pre"] == "mpt"
+
+
+# --- OpenAI encodings vs tiktoken -----------------------------------------------------------------
+OPENAI = {  # registry name -> (tiktoken encoding, pinned asset)
+    "gpt2": ("r50k_base", "gpt2-tiktoken"),
+    "cl100k_base": ("cl100k_base", "cl100k-tiktoken"),
+    "o200k_base": ("o200k_base", "o200k-tiktoken"),
+}
+
+
+def _expected_hash(encoding: str) -> tuple[str, str]:
+    """(url, expected sha256) that tiktoken_ext.openai_public hard-codes for ``encoding``."""
+    from tiktoken_ext import openai_public
+
+    src = inspect.getsource(getattr(openai_public, encoding))
+    url = re.search(r'"(https://[^"]+\.tiktoken)"', src).group(1)
+    sha = re.search(r'expected_hash="([0-9a-f]{64})"', src).group(1)
+    return url, sha
+
+
+@pytest.fixture
+def tiktoken_offline(monkeypatch, tmp_path):
+    """Serve the pinned files to tiktoken in place of its downloads; tiktoken still verifies
+    each one against its own expected hash (read_file_cached) before using it."""
+    import tiktoken.load
+
+    served = {}
+    for enc, asset in OPENAI.values():
+        url, _ = _expected_hash(enc)
+        served[url] = fetch(asset)
+
+    def read_file(blobpath: str) -> bytes:
+        if blobpath not in served:
+            raise AssertionError(f"tiktoken tried to download {blobpath}")
+        return served[blobpath].read_bytes()
+
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))  # empty: every read goes to read_file
+    monkeypatch.setattr(tiktoken.load, "read_file", read_file)
+    return served
+
+
+@pytest.mark.parametrize("name", sorted(OPENAI))
+def test_pinned_file_is_tiktokens(name):
+    from tokbench.assets import get_spec, sha256_file
+
+    encoding, asset = OPENAI[name]
+    _, expected = _expected_hash(encoding)
+    assert get_spec(asset).sha256 == expected
+    assert sha256_file(fetch(asset)) == expected
+
+
+@pytest.mark.parametrize("name", sorted(OPENAI))
+def test_same_ids_as_tiktoken(name, tiktoken_offline):
+    import tiktoken
+    from tiktoken_ext import openai_public
+
+    encoding, _ = OPENAI[name]
+    ref = tiktoken.Encoding(**getattr(openai_public, encoding)())  # hash-checked by tiktoken
+    texts = TEXTS + [t for t, _ in load_vectors("gpt-2")] + ["<|endoftext|> is plain text here"]
+    ours = tok(name)
+    assert ours.encode_batch(texts) == [ref.encode_ordinary(t) for t in texts]
+    assert ours.vocab_size == ref.n_vocab
+    assert ours.special_ids == frozenset(ref._special_tokens.values())
+
+
+def test_tiktoken_rejects_a_wrong_file(tiktoken_offline, tmp_path):
+    """The offline fixture really goes through tiktoken's hash check."""
+    from tiktoken_ext import openai_public
+
+    url, _ = _expected_hash("cl100k_base")
+    bad = tmp_path / "bad.tiktoken"
+    bad.write_bytes(fetch("gpt2-tiktoken").read_bytes())
+    tiktoken_offline[url] = bad
+    with pytest.raises(ValueError, match="[Hh]ash"):
+        openai_public.cl100k_base()
+
+
+GOLDEN = {  # checked against published values (tiktoken README, GPT-2 / cl100k / o200k docs)
+    "gpt2": {"Hello world": [15496, 995], "hello world": [31373, 995], " tokenization": [11241, 1634]},
+    "cl100k_base": {"hello world": [15339, 1917], "Hello world": [9906, 1917],
+                    "tiktoken is great!": [83, 1609, 5963, 374, 2294, 0]},
+    "o200k_base": {"hello world": [24912, 2375], "Hello world": [13225, 2375],
+                   "tiktoken is great!": [83, 8251, 2488, 382, 2212, 0]},
+    "byt5": {"hi": [107, 108], "é": [198, 172], "": []},
+}
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN))
+def test_golden_ids(name):
+    texts = list(GOLDEN[name])
+    assert tok(name).encode_batch(texts) == [GOLDEN[name][t] for t in texts]
+
+
+# --- ByT5 vs transformers -------------------------------------------------------------------------
+def test_byt5_matches_transformers():
+    transformers = pytest.importorskip("transformers")
+    ref = transformers.ByT5Tokenizer()
+    ours = tok("byt5")
+    texts = TEXTS + ["hi", "", "a\x00b"]
+    assert ours.encode_batch(texts) == [ref(t, add_special_tokens=False)["input_ids"] for t in texts]
+    assert ours.vocab_size == len(ref)
+    for t in TEXTS:
+        assert ours.decode(ours.encode_batch([t])[0]) == t
+
+
+# --- encode_aligned sanity ------------------------------------------------------------------------
+# byte-unit adapters whose tokens concatenate to the exact text bytes
+TILING = {"gpt2", "cl100k_base", "o200k_base", "llama3", "qwen2_5", "mistral-tekken", "byt5"}
+# characters a tokenizer's normaliser deletes outright (BERT uncased strips accents: Mn)
+DELETED = {"bert-base-uncased": lambda ch: unicodedata.category(ch) == "Mn"}
+
+
+@pytest.mark.parametrize("name", sorted(BUILTIN))
+def test_encode_aligned(name):
+    t = tok(name)
+    al = t.encode_aligned(TEXTS)
+    batch = t.encode_batch(TEXTS)
+    assert al.unit in ("byte", "char")
+    assert len(al.offsets) == len(TEXTS) + 1 and al.offsets[0] == 0
+    assert len(al.ids) == len(al.starts) == len(al.ends) == al.offsets[-1]
+    if name in TILING:
+        assert al.unit == "byte"
+    deleted = DELETED.get(name, lambda ch: False)
+    for d, text in enumerate(TEXTS):
+        a, b = int(al.offsets[d]), int(al.offsets[d + 1])
+        ids = al.ids[a:b].tolist()
+        assert ids == batch[d], f"doc {d}: encode_aligned ids differ from encode_batch"
+        s, e = al.starts[a:b], al.ends[a:b]
+        unit_text = text.encode("utf-8") if al.unit == "byte" else text
+        n = len(unit_text)
+        assert ((0 <= s) & (s <= e) & (e <= n)).all(), f"doc {d}: spans outside [0, {n}]: {list(zip(s, e))}"
+        assert (np.diff(s) >= 0).all(), f"doc {d}: starts decrease: {s.tolist()}"
+        if name in TILING:
+            raw = text.encode("utf-8")
+            assert b"".join(raw[x:y] for x, y in zip(s.tolist(), e.tolist())) == raw, f"doc {d}: spans do not tile"
+            assert (s[1:] == e[:-1]).all() and (len(s) == 0 or (s[0] == 0 and e[-1] == n))
+            for x, y, i in zip(s.tolist(), e.tolist(), ids):
+                assert raw[x:y] == t.token_bytes(i), f"doc {d}: span {raw[x:y]!r} != token_bytes({i})"
+        else:
+            covered = np.zeros(n + 1, dtype=np.int64)
+            np.add.at(covered, s, 1)
+            np.add.at(covered, e, -1)
+            covered = np.cumsum(covered)[:n] > 0
+            if al.unit == "byte":  # map bytes to characters: a character is covered if any byte is
+                char_of_byte = np.repeat(np.arange(len(text)), [len(c.encode("utf-8")) for c in text])
+                char_cov = np.zeros(len(text), dtype=bool)
+                np.logical_or.at(char_cov, char_of_byte, covered)
+            else:
+                char_cov = covered
+            missing = [c for c, ok in zip(text, char_cov) if not ok and not c.isspace() and not deleted(c)]
+            assert not missing, f"doc {d}: characters in no token span: {missing[:10]}"
+
+
+def test_encode_aligned_empty_and_blank():
+    for name in ("gpt2", "llama2", "deepseek-v3", "byt5"):
+        al = tok(name).encode_aligned(["", "x", ""])
+        assert al.offsets.tolist()[0] == 0 and al.offsets[1] == 0 and al.offsets[3] == al.offsets[2]
+        assert len(al.ids) == len(al.starts) == len(al.ends)
+
+
+def test_vectors_files_are_pinned():
+    """The vector files are the ones llama.cpp ships (same .inp for most stems)."""
+    from tokbench.assets import get_spec, sha256_file
+
+    for stem in ("gpt-2", "llama-spm"):
+        for kind in ("inp", "out"):
+            assert sha256_file(fetch(f"vectors-{stem}-{kind}")) == get_spec(f"vectors-{stem}-{kind}").sha256
+    assert hashlib.sha256(fetch("vectors-gpt-2-inp").read_bytes()).hexdigest() == \
+        get_spec("vectors-llama-spm-inp").sha256
