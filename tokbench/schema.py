@@ -14,7 +14,7 @@ SCHEMA_VERSION = 1
 ALL_LANGS = "*"
 
 RESULT_SCHEMA = pa.schema([
-    ("run_id", pa.string()),            # one id per `tokbench run` invocation (one part file)
+    ("run_id", pa.string()),            # one id per `tokbench run` invocation (its part files share it)
     ("suite", pa.string()),             # suite name, or "adhoc"
     ("suite_version", pa.string()),
     ("tokenizer", pa.string()),         # registry name or path
@@ -32,6 +32,7 @@ RESULT_SCHEMA = pa.schema([
     ("params", pa.string()),            # JSON: segmenter, alpha, reference, denominators ...
     ("note", pa.string()),              # why a value is blank or qualified; else null
     ("metric_version", pa.int32()),
+    ("config_hash", pa.string()),       # metric params + segmenters + reference + tokenize version
     ("tokbench_version", pa.string()),
     ("schema_version", pa.int32()),
     ("created_at", pa.timestamp("us", tz="UTC")),

@@ -51,6 +51,7 @@ def write_part(rows: list[dict], results_dir: Path, *, run_id: str, seq: int) ->
     os.close(fd)
     try:
         pq.write_table(table, tmp)
+        os.chmod(tmp, 0o644)  # mkstemp makes owner-only files; results are meant to be shared
         os.replace(tmp, final)
     finally:
         if os.path.exists(tmp):
@@ -96,12 +97,48 @@ def _empty_dtypes() -> dict[str, str]:
 
 
 def completed_keys(df: pd.DataFrame) -> set[tuple]:
-    """(suite, suite_version, tokenizer_hash, corpus_hash, metric, metric_version) already stored."""
+    """(suite, suite_version, tokenizer, tokenizer_hash, corpus_hash, metric, metric_version, config_hash)
+    already stored: the resume key."""
     if df.empty:
         return set()
-    cols = ["suite", "suite_version", "tokenizer_hash", "corpus_hash", "metric", "metric_version"]
+    cols = ["suite", "suite_version", "tokenizer", "tokenizer_hash", "corpus_hash", "metric", "metric_version",
+            "config_hash"]
     return set(map(tuple, df[cols].astype(str).drop_duplicates().itertuples(index=False)))
 
 
 def schema_version() -> int:
     return SCHEMA_VERSION
+
+
+REQUIRED = ("suite", "tokenizer", "tokenizer_hash", "corpus", "corpus_hash", "lang", "metric", "variant", "value")
+QUARANTINE = "quarantine"
+
+
+def validate_store(results_dir: str | Path, *, quarantine: bool = False) -> list[tuple[Path, str]]:
+    """Check every part file; return (path, problem) for the bad ones.
+
+    With ``quarantine=True`` each bad part is moved to ``<results>/quarantine/`` (never
+    deleted), so loading the store no longer warns about it.
+    """
+    problems = []
+    for path in part_files(Path(results_dir)):
+        try:
+            table = pq.read_table(path)
+        except Exception as e:
+            problems.append((path, f"unreadable: {type(e).__name__}: {e}"))
+            continue
+        missing = [c for c in REQUIRED if c not in table.column_names]
+        if missing:
+            problems.append((path, f"missing columns {missing}"))
+        elif table.num_rows == 0:
+            problems.append((path, "no rows"))
+        elif "schema_version" in table.column_names:
+            versions = set(table.column("schema_version").to_pylist())
+            if any(v is not None and v > SCHEMA_VERSION for v in versions):
+                problems.append((path, f"written by a newer tokbench (schema {sorted(versions)} > {SCHEMA_VERSION})"))
+    if quarantine and problems:
+        qdir = Path(results_dir) / QUARANTINE
+        qdir.mkdir(parents=True, exist_ok=True)
+        for path, _ in problems:
+            os.replace(path, qdir / path.name)
+    return problems

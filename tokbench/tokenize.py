@@ -43,6 +43,9 @@ def tokenize_corpus(tok, corpus: Corpus, *, tokenizer_hash: str = "", segmenters
                     use_cache: bool = True, progress: Callable[[int], None] | None = None) -> TokenizedCorpus:
     """Tokenize ``corpus`` with ``tok`` (cached when ``tokenizer_hash`` is given).
 
+    ``tok`` is a Tokenizer, or a zero-argument callable that builds one: it is called only on a
+    cache miss, so a cached rerun never loads the tokenizer at all.
+
     ``segmenters`` maps language -> segmenter name; languages not in it use
     :func:`tokbench.segment.default_segmenter`.
     """
@@ -58,6 +61,8 @@ def tokenize_corpus(tok, corpus: Corpus, *, tokenizer_hash: str = "", segmenters
                 return tc
             except Exception:  # a damaged cache entry is recomputed, never trusted
                 path.unlink(missing_ok=True)
+    if not hasattr(tok, "encode_aligned"):
+        tok = tok()
     tc = _tokenize(tok, corpus, segs, progress=progress)
     tc.meta.update(tokenizer=tok.name, tokenizer_hash=tokenizer_hash, corpus=corpus.name,
                    corpus_hash=corpus.hash, segmenters=segs)

@@ -110,6 +110,7 @@ class TokenizedCorpus:
             arrays["lang"] = arrays["lang"].astype(str)
             arrays["doc_key"] = arrays["doc_key"].astype(str)
             np.savez(tmp, meta=np.array(json.dumps(self.meta)), **arrays)
+            os.chmod(tmp, 0o644)
             os.replace(tmp, path)
         finally:
             if os.path.exists(tmp):

@@ -26,9 +26,8 @@ def parse_vectors(inp: str, out: str, *, stem: str = "?") -> list[tuple[str, lis
         texts[-1] = texts[-1][: -len(_TRAILER)]
     elif texts and texts[-1] == "":  # a file that ends right after a full separator
         texts.pop()
-    lines = out.split("\n")
-    if len(lines) > len(texts) and all(not ln.strip() for ln in lines[len(texts):]):
-        lines = lines[: len(texts)]
+    # llama.cpp ends every id line (empty ones included) with a newline
+    lines = (out[:-1] if out.endswith("\n") else out).split("\n")
     if len(lines) != len(texts):
         raise ValueError(f"llama.cpp vectors {stem!r}: {len(texts)} texts but {len(lines)} id lines")
     return [(t, [int(x) for x in ln.split()]) for t, ln in zip(texts, lines)]

@@ -43,12 +43,19 @@ class Tokenizer(Protocol):
 
 
 def flatten(ids_list: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
-    lens = np.fromiter((len(x) for x in ids_list), dtype=np.int64, count=len(ids_list))
+    """(flat int64 ids, CSR offsets) from a list of per-document id lists."""
+    lens = np.fromiter(map(len, ids_list), dtype=np.int64, count=len(ids_list))
     offsets = np.zeros(len(ids_list) + 1, dtype=np.int64)
     np.cumsum(lens, out=offsets[1:])
-    if offsets[-1] == 0:
-        return np.zeros(0, dtype=np.int64), offsets
     flat = np.fromiter(itertools.chain.from_iterable(ids_list), dtype=np.int64, count=int(offsets[-1]))
+    return flat, offsets
+
+
+def concat(arrays: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(flat int64 ids, CSR offsets) from a list of per-document id arrays."""
+    offsets = np.zeros(len(arrays) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, arrays), dtype=np.int64, count=len(arrays)), out=offsets[1:])
+    flat = np.concatenate(arrays).astype(np.int64, copy=False) if len(arrays) else np.zeros(0, np.int64)
     return flat, offsets
 
 
@@ -60,9 +67,13 @@ class BaseTokenizer:
     """Shared behaviour: span alignment from a per-token surface byte-length table.
 
     Subclasses set ``self._surface_len`` (np.int64 array over ids: the UTF-8 length the token
-    contributes to the text) and ``self._dummy_prefix`` (SentencePiece adds a leading space
-    that is not in the text), and implement ``exact_spans(text)`` for documents where the
-    table does not add up (normalisation, UNK).
+    contributes to the text; a large negative value for tokens with no fixed surface, such as
+    UNK) and ``self._dummy_prefix`` (SentencePiece adds a leading space that is not in the
+    text), and implement ``exact_spans(text)`` (or ``exact_spans_batch``) for documents where
+    the table does not add up to the document's length (normalisation, UNK, stripped
+    whitespace). ``_needs_exact(texts)`` may flag further documents whose lengths could add up
+    by accident (e.g. text a normaliser changes). ``_encode_flat`` may be overridden with a
+    faster path to flat numpy ids.
     """
 
     name: str = "?"
@@ -85,35 +96,45 @@ class BaseTokenizer:
         return np.fromiter((self.decode(ids[offsets[d]:offsets[d + 1]].tolist()) == t for d, t in enumerate(texts)),
                            dtype=bool, count=len(texts))
 
+    def _encode_flat(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(flat int64 ids, CSR offsets): the same ids as ``encode_batch``."""
+        return flatten(self.encode_batch(texts))
+
     def exact_spans(self, text: str) -> tuple[list[int], np.ndarray, np.ndarray]:
         """(ids, byte starts, byte ends) for one text, from the backend's exact offsets."""
         raise NotImplementedError(f"{type(self).__name__} has no exact offsets")
 
+    def exact_spans_batch(self, texts: list[str]) -> list[tuple[list[int], np.ndarray, np.ndarray]]:
+        return [self.exact_spans(t) for t in texts]
+
+    def _needs_exact(self, texts: list[str]) -> np.ndarray | None:
+        """Bool per document that must take the exact path whatever the lengths say."""
+        return None
+
     def encode_aligned(self, texts: Sequence[str]) -> Aligned:
         texts = list(texts)
-        ids, offsets = flatten(self.encode_batch(texts))
-        lens = self._surface_len[ids] if len(ids) else np.zeros(0, dtype=np.int64)
+        ids, offsets = self._encode_flat(texts)
+        lens = self._surface_len[ids]  # a fresh array (fancy indexing)
         if self._dummy_prefix and len(ids):
             # the first piece of each doc carries a space that is not in the text
-            nonempty = offsets[:-1] < offsets[1:]
-            firsts = offsets[:-1][nonempty]
-            adjust = self._starts_with_marker[ids[firsts]]
-            lens = lens.copy()
-            lens[firsts[adjust]] -= 1
-        ends = np.cumsum(lens)
-        doc_base = np.concatenate([[0], ends])[offsets[:-1]]
-        tok_doc = np.repeat(np.arange(len(texts)), np.diff(offsets))
-        ends = ends - doc_base[tok_doc]
-        starts = ends - lens
-        totals = np.zeros(len(texts), dtype=np.int64)
-        np.add.at(totals, tok_doc, lens)
-        bad = np.flatnonzero(totals != utf8_len(texts))
+            firsts = offsets[:-1][offsets[:-1] < offsets[1:]]
+            lens[firsts[self._starts_with_marker[ids[firsts]]]] -= 1
+        cum = np.zeros(len(ids) + 1, dtype=np.int64)
+        np.cumsum(lens, out=cum[1:])
+        doc_base = cum[offsets[:-1]]
+        shift = np.repeat(doc_base, np.diff(offsets))
+        starts = cum[:-1] - shift
+        ends = cum[1:] - shift
+        bad = (cum[offsets[1:]] - doc_base) != utf8_len(texts)
+        forced = self._needs_exact(texts)
+        if forced is not None:
+            bad |= forced
+        bad = np.flatnonzero(bad)
         if len(bad):
-            starts, ends = starts.copy(), ends.copy()
-            for d in bad.tolist():
-                exact_ids, s, e = self.exact_spans(texts[d])
+            exact = self.exact_spans_batch([texts[d] for d in bad.tolist()])
+            for d, (exact_ids, s, e) in zip(bad.tolist(), exact):
                 a, b = offsets[d], offsets[d + 1]
-                if len(exact_ids) != b - a:
+                if list(exact_ids) != ids[a:b].tolist():
                     raise RuntimeError(f"{self.name}: exact and batch encodings disagree on document {d}")
                 starts[a:b], ends[a:b] = s, e
         return Aligned(ids=ids, offsets=offsets, starts=starts, ends=ends, unit="byte")

@@ -3,6 +3,7 @@ directory / hub id (``AutoTokenizer``, for online users and local checkpoints)."
 from __future__ import annotations
 
 import functools
+import itertools
 from pathlib import Path
 from typing import Sequence
 
@@ -23,6 +24,18 @@ def _byte_decoder() -> dict[str, int]:
             cs.append(256 + n)
             n += 1
     return {chr(c): b for b, c in zip(bs, cs)}
+
+
+def _is_noop_normalizer(norm) -> bool:
+    return not norm or (norm.get("type") == "Sequence" and all(_is_noop_normalizer(n) for n in norm.get("normalizers", [])))
+
+
+def _char_to_byte(text: str) -> np.ndarray:
+    """Byte offset of every character offset 0..len(text) of ``text`` in its UTF-8 encoding."""
+    cps = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    out = np.zeros(len(cps) + 1, dtype=np.int64)
+    np.cumsum(1 + (cps >= 0x80).astype(np.int64) + (cps >= 0x800) + (cps >= 0x10000), out=out[1:])
+    return out
 
 
 class HFJsonTokenizer(BaseTokenizer):
@@ -48,22 +61,61 @@ class HFJsonTokenizer(BaseTokenizer):
                                                if len(t) == 6 and t.startswith("<0x") and t.endswith(">"))
         import json
 
-        decoder = json.loads(self.tk.to_str()).get("decoder") or {}
-        self._byte_level = "ByteLevel" in json.dumps(decoder)
+        cfg = json.loads(self.tk.to_str())
+        self._byte_level = "ByteLevel" in json.dumps(cfg.get("decoder") or {})
+        self._surface_len = None
+        if self._byte_level and _is_noop_normalizer(cfg.get("normalizer")) \
+                and "ByteLevel" in json.dumps(cfg.get("pre_tokenizer") or {}) and cfg["model"]["type"] == "BPE":
+            self._surface_len = self._byte_level_lengths(added)
+
+    def _byte_level_lengths(self, added) -> np.ndarray:
+        """UTF-8 length each token contributes to the text, for byte-level BPE without a
+        normaliser: a model token is one byte per character of its byte-level string, an
+        added token its literal content. Tokens whose length is unknown get a large negative
+        value, which sends their documents to the exact (native offsets) path."""
+        table = _byte_decoder()
+        lens = np.full(self.vocab_size, -(10**9), dtype=np.int64)
+        model_vocab = self.tk.get_vocab(with_added_tokens=False)
+        for tok, i in model_vocab.items():
+            if i < len(lens) and all(c in table for c in tok):
+                lens[i] = len(tok)
+        model_ids = set(model_vocab.values())
+        for i, t in added.items():
+            if i < len(lens) and i not in model_ids:
+                lens[i] = len(t.content.encode("utf-8"))
+        return lens
 
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
         fast = getattr(self.tk, "encode_batch_fast", self.tk.encode_batch)
         return [e.ids for e in fast(list(texts), add_special_tokens=False)]
 
     def encode_aligned(self, texts: Sequence[str]) -> Aligned:
+        if self._surface_len is not None:
+            # byte-level BPE: byte spans from token lengths (no offsets from the Rust side,
+            # which cost more than the encoding); documents whose lengths do not add up
+            # (added tokens that strip whitespace ...) take the exact path
+            return BaseTokenizer.encode_aligned(self, texts)
         encs = self.tk.encode_batch(list(texts), add_special_tokens=False)
         lens = np.fromiter((len(e.ids) for e in encs), dtype=np.int64, count=len(encs))
         offsets = np.zeros(len(encs) + 1, dtype=np.int64)
         np.cumsum(lens, out=offsets[1:])
         total = int(offsets[-1])
-        ids = np.fromiter((i for e in encs for i in e.ids), dtype=np.int64, count=total)
-        spans = np.fromiter((x for e in encs for o in e.offsets for x in o), dtype=np.int64, count=2 * total)
+        chain = itertools.chain.from_iterable
+        ids = np.fromiter(chain(e.ids for e in encs), dtype=np.int64, count=total)
+        spans = np.fromiter(chain(chain(e.offsets for e in encs)), dtype=np.int64, count=2 * total)
         return Aligned(ids=ids, offsets=offsets, starts=spans[0::2], ends=spans[1::2], unit="char")
+
+    def exact_spans_batch(self, texts: list[str]):
+        """Byte spans from the native (character) offsets."""
+        out = []
+        for text, e in zip(texts, self.tk.encode_batch(texts, add_special_tokens=False)):
+            char_byte = _char_to_byte(text)
+            spans = np.array(e.offsets, dtype=np.int64).reshape(-1, 2)
+            out.append((e.ids, char_byte[spans[:, 0]], char_byte[spans[:, 1]]))
+        return out
+
+    def exact_spans(self, text: str):
+        return self.exact_spans_batch([text])[0]
 
     def decode(self, ids: Sequence[int]) -> str:
         return self.tk.decode(list(ids), skip_special_tokens=False)

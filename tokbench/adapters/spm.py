@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import os
+import unicodedata
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from .base import BaseTokenizer
+from .base import BaseTokenizer, concat
 
 MARKER = "\u2581"  # ▁, SentencePiece's whitespace symbol
 
@@ -45,12 +46,47 @@ class SentencePieceTokenizer(BaseTokenizer):
         m = pb.ModelProto()
         m.ParseFromString(sp.serialized_model_proto())
         self._dummy_prefix = bool(m.normalizer_spec.add_dummy_prefix)
+        # a normaliser other than identity (XLM-R's nmt_nfkc ...) can change text lengths
+        norm = m.normalizer_spec
+        self._normalizes = bool(norm.precompiled_charsmap) or norm.name not in ("identity", "")
+        self._threads = os.cpu_count() or 2
 
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
-        return self.sp.encode(list(texts), num_threads=os.cpu_count() or 2)
+        return self.sp.encode(list(texts), num_threads=self._threads)
+
+    def _encode_flat(self, texts: list[str]):
+        try:  # sentencepiece >= 0.2.1: int32 buffers, no Python ints
+            arrays = self.sp.encode(texts, return_type="numpy", num_threads=self._threads)
+        except (TypeError, ValueError):
+            return super()._encode_flat(texts)
+        return concat(arrays)
+
+    def _needs_exact(self, texts: list[str]):
+        if not self._normalizes:
+            return None
+        # NFKC-style normalisation can grow one character and shrink another in the same
+        # document, so that the lengths add up by accident: such documents take the exact
+        # path. What is left (whitespace and control characters removed) only shrinks text,
+        # which the length check catches.
+        return np.fromiter((not (t.isascii() or unicodedata.is_normalized("NFKC", t)) for t in texts),
+                           dtype=bool, count=len(texts))
+
+    def exact_spans_batch(self, texts: list[str]):
+        try:  # sentencepiece >= 0.2.1: byte offsets in the original text, in C++ threads
+            out = self.sp.encode(texts, return_type="offset_mapping", return_bytes=True, num_threads=self._threads)
+        except (TypeError, ValueError):
+            return [self.exact_spans(t) for t in texts]
+        result = []
+        for r in out:
+            spans = np.array(r["offsets"], dtype=np.int64).reshape(-1, 2)
+            result.append((r["ids"], spans[:, 0], spans[:, 1]))
+        return result
 
     def exact_spans(self, text: str):
-        proto = self.sp.encode(text, return_type="proto")
+        try:
+            proto = self.sp.encode(text, return_type="proto")
+        except (TypeError, ValueError):  # older sentencepiece
+            proto = self.sp.encode(text, out_type="immutable_proto")
         ids = [p.id for p in proto.pieces]
         starts = np.array([p.begin for p in proto.pieces], dtype=np.int64)
         ends = np.array([p.end for p in proto.pieces], dtype=np.int64)

@@ -96,6 +96,10 @@ def parse_entries(raw: dict, *, source: str) -> dict[str, TokenizerSpec]:
         if not isinstance(entry, dict):
             raise RegistryError(f"{source}: [{name}] must be a table of fields, got {type(entry).__name__}")
         entry = dict(entry)
+        reserved = {"name", "source"} & set(entry)
+        if reserved:
+            raise RegistryError(f"{source}: tokenizer entry [{name}] sets {sorted(reserved)}, which tokbench "
+                                "fills in itself (the table name is the tokenizer name); remove the field.")
         if "path" in entry:  # shorthand for user entries: path = "tok.json"
             entry.setdefault("paths", {})[_default_role(entry.get("backend"))] = entry.pop("path")
         if base_dir is not None:
