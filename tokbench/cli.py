@@ -177,7 +177,15 @@ def cmd_validate_store(args) -> int:
     return EXIT_OK if not problems or args.quarantine else EXIT_FAILED
 
 
+# Modules that add their own subcommands: each defines ``add_parser(subparsers)``, which
+# registers a parser whose ``func(args) -> int`` is set with ``set_defaults(func=...)``.
+SUBCOMMAND_MODULES: list[str] = [
+]
+
+
 def build_parser() -> argparse.ArgumentParser:
+    import importlib
+
     from . import __version__
 
     p = argparse.ArgumentParser(prog="tokbench", description="Tokenizer-quality benchmarks with provenance.")
@@ -220,6 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="render the leaderboard (markdown, HTML, PNG) from the store")
     rep.add_argument("--results-dir", default="results")
     rep.set_defaults(func=cmd_report)
+
+    for module in SUBCOMMAND_MODULES:
+        importlib.import_module(module).add_parser(sub)
     return p
 
 
