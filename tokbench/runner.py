@@ -180,10 +180,24 @@ def run_suite(suite: Suite, *, results_dir: str | Path = "results", use_cache: b
             seq += 1
             summary.parts.append(write_part(rows, results_dir, run_id=run_id, seq=seq))
             summary.rows += len(rows)
+            _test_pause_after_part()
         bar.close()
     if render:
         summary.leaderboard = render_leaderboard(results_dir)
     return summary
+
+
+def _test_pause_after_part() -> None:
+    """Test hook: with ``TOKBENCH_TEST_SLEEP_AFTER_PART=SECONDS`` in the environment, sleep after
+    each part file is written, so tests/test_store_robustness.py can kill a run (SIGKILL) or
+    overlap two runs at a known point. Unset (always, outside those tests): does nothing."""
+    import os
+
+    pause = os.environ.get("TOKBENCH_TEST_SLEEP_AFTER_PART")
+    if pause:
+        import time
+
+        time.sleep(float(pause))
 
 
 def config_hash(metric: str, metric_params: dict, segmenters: dict[str, str], reference_hash: str | None) -> str:

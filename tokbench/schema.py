@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+# Schema versions (every row stores its own in ``schema_version``; tokbench.store reads them all):
+#   1: the original columns, without ``config_hash``
+#   2: adds ``config_hash`` (part of the resume key; null when read from a v1 part)
+#      (a few v1 parts, written just before the bump, already have it: they read the same way)
+SCHEMA_VERSION = 2
 
 # lang value of rows that summarise a tokenizer over every language of a corpus
 ALL_LANGS = "*"

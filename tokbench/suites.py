@@ -23,6 +23,10 @@ the field. Format (docs/suites.md)::
     [tokenizers.my-bpe]                             # optional user tokenizer entries
     backend = "hf_json"
     path = "my-bpe/tokenizer.json"
+
+    [thresholds.fertility]                          # regression gate (`tokbench check`, docs/gate.md)
+    variant = "in_context"
+    max_relative_increase = 0.02
 """
 from __future__ import annotations
 
@@ -30,7 +34,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 DEFAULT_SUITE = "core-v1"
 
@@ -76,6 +80,46 @@ class SuiteMeta(BaseModel):
     reference_tokenizer: str | None = None
 
 
+THRESHOLD_RULES = ("max_relative_increase", "max_relative_decrease", "max_absolute_increase",
+                   "max_absolute_decrease", "min_value", "max_value")
+
+
+class Threshold(BaseModel):
+    """One regression-gate rule for one metric (``[thresholds.METRIC]``; docs/gate.md).
+
+    Increases and decreases are of the value itself, whatever the metric's direction:
+    candidate minus baseline (relative: over the baseline). A rule fails only when the whole
+    95% bootstrap CI (of the delta, or of the candidate's value for ``min_value``/``max_value``)
+    lies beyond its limit; ``use_ci = false`` decides on the point estimate instead.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    variant: str | None = None  # default: the metric's first (headline) variant; "*" = every variant
+    langs: list[str] | None = None  # default: every language and "*"
+    max_relative_increase: float | None = None
+    max_relative_decrease: float | None = None
+    max_absolute_increase: float | None = None
+    max_absolute_decrease: float | None = None
+    min_value: float | None = None
+    max_value: float | None = None
+    use_ci: bool = True
+
+    @model_validator(mode="after")
+    def _check(self):
+        given = self.rules()
+        if not given:
+            raise ValueError(f"a threshold needs at least one of {', '.join(THRESHOLD_RULES)}")
+        for rule, limit in given.items():
+            if rule.startswith(("max_relative", "max_absolute")) and limit < 0:
+                raise ValueError(f"`{rule}` must be >= 0 (an allowed change), got {limit}")
+        return self
+
+    def rules(self) -> dict[str, float]:
+        """The bounds that are set, in THRESHOLD_RULES order."""
+        return {r: float(getattr(self, r)) for r in THRESHOLD_RULES if getattr(self, r) is not None}
+
+
 class Suite(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -84,7 +128,15 @@ class Suite(BaseModel):
     metric_params: dict[str, dict[str, Any]] = {}
     segmenters: dict[str, str] = {}
     tokenizers: dict[str, dict[str, Any]] = {}
+    thresholds: dict[str, list[Threshold]] = {}  # [thresholds.METRIC] (a table or an array of tables)
     path: str = "<memory>"
+
+    @field_validator("thresholds", mode="before")
+    @classmethod
+    def _one_or_many(cls, v):
+        if isinstance(v, dict):
+            return {k: [x] if isinstance(x, dict) else x for k, x in v.items()}
+        return v
 
     @property
     def name(self) -> str:
@@ -174,3 +226,22 @@ def validate(suite: Suite) -> None:
             raise SuiteError(f"{where}: [segmenters].{lang} = {seg!r}: choose one of {', '.join(SEGMENTERS)}")
     if "nsl" in names and not suite.suite.reference_tokenizer:
         raise SuiteError(f"{where}: metric `nsl` needs `reference_tokenizer` in [suite]")
+    validate_thresholds(suite.thresholds, names, where=where)
+
+
+def validate_thresholds(thresholds: dict[str, list[Threshold]], metric_names: list[str], *, where: str) -> None:
+    """Every threshold names a metric the suite computes and one of its variants."""
+    from .metrics import get_metric
+
+    for m, rules in thresholds.items():
+        try:
+            metric = get_metric(m)
+        except ValueError as e:
+            raise SuiteError(f"{where}: [thresholds.{m}]: {e}") from None
+        if m not in metric_names:
+            raise SuiteError(f"{where}: [thresholds.{m}] names a metric the suite does not compute "
+                             f"(add it to [suite].metrics)")
+        for t in rules:
+            if t.variant is not None and t.variant != "*" and t.variant not in metric.variants:
+                raise SuiteError(f"{where}: [thresholds.{m}].variant = {t.variant!r}: `{m}` has the variants "
+                                 f"{', '.join(metric.variants)} (or \"*\" for all)")
