@@ -279,12 +279,13 @@ def _empty_dtypes() -> dict[str, str]:
 
 def completed_keys(df: pd.DataFrame) -> set[tuple]:
     """(suite, suite_version, tokenizer, tokenizer_hash, corpus_hash, metric, metric_version, config_hash)
-    already stored: the resume key."""
+    already stored: the resume key. A row missing any of these (a schema v1 row has no
+    ``config_hash``) proves nothing is done, so a rerun recomputes its work."""
     if df.empty:
         return set()
     cols = ["suite", "suite_version", "tokenizer", "tokenizer_hash", "corpus_hash", "metric", "metric_version",
             "config_hash"]
-    return set(map(tuple, df[cols].astype(str).drop_duplicates().itertuples(index=False)))
+    return set(map(tuple, df[cols].dropna().astype(str).drop_duplicates().itertuples(index=False)))
 
 
 def schema_version() -> int:
