@@ -180,6 +180,8 @@ def cmd_validate_store(args) -> int:
 # Modules that add their own subcommands: each defines ``add_parser(subparsers)``, which
 # registers a parser whose ``func(args) -> int`` is set with ``set_defaults(func=...)``.
 SUBCOMMAND_MODULES: list[str] = [
+    "tokbench.report.publish",
+    "tokbench.gate",
 ]
 
 

@@ -757,3 +757,50 @@ def render(df: pd.DataFrame, out_dir: Path, *,
     _write_markdown(md, title, suites, legend, plots_rel)
     _write_html(page, title, suites, legend, plots_rel)
     return {"markdown": md, "html": page, "plots": plots}
+
+
+# --------------------------------------------------------------------------------------
+# building blocks for other renderers (tokbench.report.publish): the same tables and plots
+# that ``render`` writes, one suite at a time
+
+def prepare(df: pd.DataFrame) -> pd.DataFrame:
+    """The newest row of every cell (``latest``) with the columns the tables and plots use
+    (``_row``: the row label ``tokenizer [model]``; ``_ts``: ``created_at`` as UTC)."""
+    return _prepare(df)
+
+
+def suite_tables(data: pd.DataFrame, suite: str,
+                 metric_info: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """For one suite of ``prepare(df)``: ``{"summary": table or None, "order": row labels in
+    summary order, "drill": {(metric, variant): table}, "drill_columns": {(metric, variant):
+    [(corpus, lang, label), ...]}}``, the tables ``render`` shows (a drill-down table's
+    columns are in ``drill_columns`` order).
+
+    A table has ``title``, ``caption``, ``columns`` (``key``: (metric, variant) in the summary,
+    the language label in a drill-down; ``label``, ``sub``, ``higher_is_better``), ``rows``
+    (``(row label, [cell, ...])``, a cell has ``value``, ``text``, ``tip``) and
+    ``provenance`` (``(label, text)`` with hashes in backquotes).
+    """
+    sdf = data[data["suite"] == suite]
+    summary, order = _summary_table(sdf, suite, metric_info)
+    drill, drill_columns = {}, {}
+    for mv in HEADLINE:
+        t = _drilldown_table(sdf, suite, mv, order, metric_info)
+        if t is not None:
+            drill[mv] = t
+            col = _select(sdf, mv)
+            drill_columns[mv] = _lang_columns(col[col["lang"] != ALL_LANGS])
+    return {"summary": summary, "order": order, "drill": drill, "drill_columns": drill_columns}
+
+
+def plot_suite(data: pd.DataFrame, suite: str, out_dir: Path, order: list[str], *,
+               suffix: str = "") -> list[Path]:
+    """Write the two plots of ``render`` for one suite of ``prepare(df)`` into ``out_dir``
+    (``fertility_by_language<suffix>.png``, ``bytes_per_token<suffix>.png``); returns the
+    paths written (a plot whose metric is absent is skipped)."""
+    sdf = data[data["suite"] == suite]
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [_plot_fertility(sdf, order, out_dir / f"fertility_by_language{suffix}.png", suite),
+             _plot_bytes_per_token(sdf, out_dir / f"bytes_per_token{suffix}.png", suite)]
+    return [p for p in paths if p is not None]
