@@ -1,0 +1,312 @@
+"""`tokbench publish`: the static site from a real (tiny) store, checked without a browser.
+
+No external URL in any file, every link resolves inside the site, the parquet download equals
+``latest(load_results(store))``, every table cell's number comes from that parquet, an empty
+store exits 2. The browser half (sorting, rendered values) is tests/test_publish_browser.py.
+"""
+from __future__ import annotations
+
+import math
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tokbench.cli import EXIT_BAD_INPUT, EXIT_OK, main
+from tokbench.report import latest
+from tokbench.report.leaderboard import HEADLINE
+from tokbench.store import load_results
+
+SMALL_SUITE = """\
+[suite]
+name = "pub-small"
+version = "1"
+description = "tiny suite for the publish tests"
+tokenizers = ["gpt2", "byt5", "llama2"]
+reference_tokenizer = "gpt2"
+
+[corpora.udhr]
+source = "udhr"
+langs = ["en", "tr"]
+max_docs_per_lang = 3
+"""
+MARKS = "†‡"
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory, tokbench_cache) -> Path:
+    """A store with two suites: the small UDHR suite run twice (the second, forced run
+    supersedes the first) and an ad-hoc single-language run (no lang="*" rows)."""
+    tmp = tmp_path_factory.mktemp("publish")
+    suite = tmp / "pub-small.toml"
+    suite.write_text(SMALL_SUITE, encoding="utf-8")
+    text = tmp / "notes.txt"
+    text.write_text("All human beings are born free and equal in dignity and rights.\n"
+                    "Everyone has the right to life, liberty and security of person.\n",
+                    encoding="utf-8")
+    results = tmp / "results"
+    base = ["--results-dir", str(results), "-q", "--no-report"]
+    assert main(["run", str(suite), *base]) == EXIT_OK
+    assert main(["run", str(suite), "--force", *base]) == EXIT_OK
+    assert main(["run", "--tokenizer", "gpt2", "--corpus", str(text), "--lang", "en", *base]) == EXIT_OK
+    return results
+
+
+@pytest.fixture(scope="module")
+def site(store) -> Path:
+    assert main(["publish", "--results-dir", str(store)]) == EXIT_OK
+    return store / "site"
+
+
+class Page(HTMLParser):
+    """Links, ids and the table cells (attributes and text) of one HTML page."""
+
+    def __init__(self, path: Path):
+        super().__init__(convert_charrefs=True)
+        self.links: list[tuple[str, str, str]] = []   # (tag, attribute, url)
+        self.ids: set[str] = set()
+        self.cells: list[dict] = []                   # every <td data-value=...>
+        self._cell: dict | None = None
+        self.feed(path.read_text(encoding="utf-8"))
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if "id" in a:
+            self.ids.add(a["id"])
+        for key in ("href", "src", "action", "srcset", "poster", "data"):
+            if a.get(key) is not None:
+                self.links.append((tag, key, a[key]))
+        if tag == "td" and "data-value" in a:
+            self._cell = {**a, "text": ""}
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell["text"] += data
+
+    def handle_endtag(self, tag):
+        if tag == "td" and self._cell is not None:
+            self._cell["text"] = self._cell["text"].strip()
+            self.cells.append(self._cell)
+            self._cell = None
+
+
+def _pages(site: Path) -> dict[Path, Page]:
+    return {p: Page(p) for p in sorted(site.rglob("*.html"))}
+
+
+# ----------------------------------------------------------------------------- layout, exit codes
+
+def test_layout(site, store):
+    for rel in ("index.html", "metrics.html", "suite-pub-small.html", "suite-adhoc.html",
+                "assets/sort.js", "assets/site.css", "data/results.parquet", "data/results.csv",
+                "data/SHA256SUMS", ".nojekyll", "img/pub-small/fertility_by_language.png",
+                "img/pub-small/bytes_per_token.png"):
+        assert (site / rel).is_file(), rel
+    index = (site / "index.html").read_text(encoding="utf-8")
+    for suite in ("pub-small", "adhoc"):
+        assert f'href="suite-{suite}.html"' in index
+    # the scripts and styles are local files; nothing runs from elsewhere
+    for page in site.glob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        assert '<script src="assets/sort.js"></script>' in text
+        assert '<link rel="stylesheet" href="assets/site.css">' in text
+
+
+def test_empty_store_exits_2(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    (empty / "parts").mkdir(parents=True)
+    assert main(["publish", "--results-dir", str(empty)]) == EXIT_BAD_INPUT
+    assert "no results" in capsys.readouterr().err
+    assert not (empty / "site").exists()
+    assert main(["publish", "--results-dir", str(tmp_path / "missing")]) == EXIT_BAD_INPUT
+    assert not (tmp_path / "missing").exists()
+
+
+def test_out_folder_is_replaced_but_a_foreign_one_refused(store, tmp_path, capsys):
+    out = tmp_path / "site"
+    assert main(["publish", "--results-dir", str(store), "--out", str(out)]) == EXIT_OK
+    (out / "stale.html").write_text("old", encoding="utf-8")
+    assert main(["publish", "--results-dir", str(store), "--out", str(out)]) == EXIT_OK
+    assert not (out / "stale.html").exists()
+    assert (out / "index.html").is_file()
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "keep.txt").write_text("precious", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["publish", "--results-dir", str(store), "--out", str(foreign)]) == EXIT_BAD_INPUT
+    assert "did not write" in capsys.readouterr().err
+    assert (foreign / "keep.txt").read_text(encoding="utf-8") == "precious"
+    assert sorted(p.name for p in foreign.iterdir()) == ["keep.txt"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]   # no temp leftovers
+
+
+def test_deterministic(store, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for out in (a, b):
+        assert main(["publish", "--results-dir", str(store), "--out", str(out)]) == EXIT_OK
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    for rel in files:
+        assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
+
+
+# ----------------------------------------------------------------------------- self-contained
+
+URL = re.compile(rb"[a-z][a-z0-9+.\-]*://", re.IGNORECASE)
+
+
+def test_no_external_urls_in_any_file(site):
+    files = [p for p in site.rglob("*") if p.is_file()]
+    assert len(files) >= 10
+    for path in files:
+        data = path.read_bytes()
+        assert b"http://" not in data.lower() and b"https://" not in data.lower(), path
+        assert not URL.search(data), (path, URL.search(data))
+    for page in site.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        assert not re.search(r"""(src|href)\s*=\s*["']?\s*//""", text), page   # protocol-relative
+        assert "@import" not in text
+    css = (site / "assets" / "site.css").read_text(encoding="utf-8")
+    assert "url(" not in css and "@import" not in css
+
+
+def test_every_link_resolves_inside_the_site(site):
+    pages = _pages(site)
+    root = site.resolve()
+    checked = 0
+    for page, parsed in pages.items():
+        for tag, attr, url in parsed.links:
+            parts = urlsplit(url)
+            assert not parts.scheme and not parts.netloc, (page, tag, url)
+            assert not url.startswith("/"), (page, url)    # absolute paths break on file:// and sub-paths
+            target = page if not parts.path else (page.parent / unquote(parts.path)).resolve()
+            assert target.is_file(), (page, url)
+            assert root in target.parents, (page, url)
+            if parts.fragment:
+                assert target.suffix == ".html", (page, url)
+                ids = pages[target].ids if target in pages else Page(target).ids
+                assert parts.fragment in ids, (page, url)
+            checked += 1
+    assert checked > 20
+
+
+# ----------------------------------------------------------------------------- the data download
+
+def test_parquet_download_is_latest_of_the_store(site, store):
+    stored = load_results(store)
+    want = latest(stored).reset_index(drop=True)
+    got = pd.read_parquet(site / "data" / "results.parquet")
+    assert len(stored) > len(got) == len(want)        # the forced rerun superseded rows
+    assert list(got.columns) == list(stored.columns)
+    pd.testing.assert_frame_equal(got, want)
+    # the rows are the second run's for the suite that ran twice
+    runs = stored[stored["suite"] == "pub-small"].groupby("run_id")["created_at"].max()
+    assert set(got.loc[got["suite"] == "pub-small", "run_id"]) == {runs.idxmax()}
+    csv = pd.read_csv(site / "data" / "results.csv")
+    assert list(csv.columns) == list(got.columns) and len(csv) == len(got)
+    np.testing.assert_allclose(csv["value"].to_numpy(float), got["value"].to_numpy(float),
+                               rtol=0, atol=0, equal_nan=True)
+    for col in ("suite", "tokenizer", "tokenizer_hash", "corpus_hash", "lang", "metric", "variant",
+                "run_id"):
+        assert csv[col].astype(str).tolist() == got[col].astype(str).tolist(), col
+    sums = (site / "data" / "SHA256SUMS").read_text(encoding="utf-8").split()
+    assert sums[1::2] == ["results.parquet", "results.csv"]
+
+
+# ----------------------------------------------------------------------------- numbers = parquet
+
+def _check_cell(cell: dict, pub: pd.DataFrame) -> None:
+    if cell["data-agg"] == "none":      # no stored row for this cell
+        assert cell["data-rows"] == "" and cell["data-value"] == "NaN" and cell["text"] == "–"
+        return
+    rows = pub.iloc[[int(x) for x in cell["data-rows"].split(",")]]
+    for attr, col in (("data-suite", "suite"), ("data-tokenizer", "tokenizer"),
+                      ("data-metric", "metric"), ("data-variant", "variant"),
+                      ("data-corpus", "corpus"), ("data-lang", "lang")):
+        if attr in cell:
+            assert set(rows[col]) == {cell[attr]}, (cell, col)
+    vals = rows["value"].to_numpy(float)
+    finite = vals[~np.isnan(vals)]
+    want = float(finite.mean()) if len(finite) else math.nan
+    got = float(cell["data-value"])
+    if math.isnan(want):
+        assert math.isnan(got) and cell["text"] == "–", cell
+        return
+    assert abs(got - want) <= 1e-9, (cell, want)
+    if cell["data-agg"] == "row":
+        assert len(rows) == 1 and got == want     # full precision: the stored float itself
+    assert cell["text"].rstrip(MARKS) == f"{want:.3f}", (cell, want)
+
+
+def test_every_table_number_comes_from_the_parquet(site):
+    pub = pd.read_parquet(site / "data" / "results.parquet")
+    seen = {"summary": 0, "drill": 0}
+    for name in ("suite-pub-small.html", "suite-adhoc.html"):
+        page = Page(site / name)
+        for cell in page.cells:
+            if "data-metric" not in cell:
+                continue    # counts in the provenance tables
+            _check_cell(cell, pub)
+            seen["drill" if "data-corpus" in cell and cell.get("data-lang") != "*"
+                 and cell["data-agg"] == "row" else "summary"] += 1
+    assert seen["summary"] and seen["drill"]
+
+
+def test_summary_cells_are_the_all_language_rows(site):
+    """Independently of data-rows: each summary cell of pub-small is the unique lang="*" row
+    of its (tokenizer, metric, variant); every tokenizer and headline metric is there."""
+    pub = pd.read_parquet(site / "data" / "results.parquet")
+    sub = pub[(pub["suite"] == "pub-small") & (pub["lang"] == "*")]
+    page = Page(site / "suite-pub-small.html")
+    cells = [c for c in page.cells if c.get("data-lang") == "*" and "data-metric" in c]
+    present = {mv for mv in HEADLINE if ((sub["metric"] == mv[0]) & (sub["variant"] == mv[1])).any()}
+    assert len(present) == len(HEADLINE)
+    assert {(c["data-tokenizer"], c["data-metric"], c["data-variant"]) for c in cells} == \
+        {(t, m, v) for t in ("gpt2", "byt5", "llama2") for m, v in present}
+    assert len(cells) == 3 * len(present)
+    for c in cells:
+        row = sub[(sub["tokenizer"] == c["data-tokenizer"]) & (sub["metric"] == c["data-metric"])
+                  & (sub["variant"] == c["data-variant"])]
+        assert len(row) == 1
+        v = float(row["value"].iloc[0])
+        assert float(c["data-value"]) == v
+        assert c["text"] == f"{v:.3f}"
+
+
+def test_adhoc_summary_is_the_single_language(site):
+    pub = pd.read_parquet(site / "data" / "results.parquet")
+    page = Page(site / "suite-adhoc.html")
+    cells = [c for c in page.cells if "data-metric" in c]
+    assert cells and {c["data-tokenizer"] for c in cells} == {"gpt2"}
+    assert set(pub.loc[pub["suite"] == "adhoc", "lang"]) == {"en"}
+    for c in cells:
+        assert c["data-lang"] == "en"
+        _check_cell(c, pub)
+
+
+def test_metric_descriptions_from_the_metric_objects(site):
+    from tokbench.runner import metric_info
+
+    text = (site / "metrics.html").read_text(encoding="utf-8")
+    import html
+
+    for name, info in metric_info().items():
+        assert f'id="metric-{name}"' in text
+        assert html.escape(info["description"], quote=True) in text
+
+
+def test_provenance_on_suite_pages(site):
+    pub = pd.read_parquet(site / "data" / "results.parquet")
+    for suite in ("pub-small", "adhoc"):
+        text = (site / f"suite-{suite}.html").read_text(encoding="utf-8")
+        sub = pub[pub["suite"] == suite]
+        for h in set(sub["tokenizer_hash"]) | set(sub["corpus_hash"]) | set(sub["run_id"]):
+            assert h in text, (suite, h)
+        for v in set(sub["tokbench_version"]):
+            assert f"tokbench version: {v}" in text
+        lo = sub["created_at"].min().strftime("%Y-%m-%d %H:%M:%S UTC")
+        assert lo in text
