@@ -247,6 +247,65 @@ def test_encode_aligned(name):
             assert not missing, f"doc {d}: characters in no token span: {missing[:10]}"
 
 
+# documents that push the span computation off its fast path: normaliser changes (NFKC
+# expansions, full-width forms, ZWNJ removal, decomposed accents, collapsed whitespace),
+# a growth and a shrink that cancel out in the same document (ज़ +3 bytes, ZWNJ -3 bytes),
+# characters outside the vocabulary (UNK), and special-token text.
+HARD_TEXTS = TEXTS + [
+    "फ़िल्म ज़रूरी है\u200c और कुछ",
+    "ज़\u200c",
+    "full\uff0cwidth\uff1b comma ﬁne ½",
+    "Vie\u0302\u0323t Nam  double   spaces\n\n end ",
+    "ཀ་ཁ་ག་ ᏣᎳᎩ ꦗꦮ 𓀀 unknown scripts",
+    "<s> </s> <unk> <|endoftext|> <｜begin▁of▁sentence｜> [CLS]",
+    " ",
+    "\t\n",
+]
+SPAN_REFERENCE = sorted(n for n, s in BUILTIN.items() if s.backend in ("sentencepiece", "gguf")
+                        or n == "deepseek-v3")
+
+
+@pytest.mark.parametrize("name", SPAN_REFERENCE)
+def test_encode_aligned_equals_native_offsets(name):
+    """The length-table spans (and the normaliser path) give exactly the backend's own offsets.
+
+    SentencePiece: its byte offsets. Hugging Face byte-level BPE: its character offsets in
+    bytes, which round a token that splits a character out to the whole character."""
+    t = tok(name)
+    al = t.encode_aligned(HARD_TEXTS)
+    assert al.unit == "byte"
+    if hasattr(t, "sp"):
+        ref = [(r["ids"], r["offsets"]) for r in
+               t.sp.encode(HARD_TEXTS, return_type="offset_mapping", return_bytes=True)]
+    else:
+        ref = [(e.ids, e.offsets) for e in t.tk.encode_batch(HARD_TEXTS, add_special_tokens=False)]
+    for d, (text, (ref_ids, ref_offsets)) in enumerate(zip(HARD_TEXTS, ref)):
+        a, b = int(al.offsets[d]), int(al.offsets[d + 1])
+        assert al.ids[a:b].tolist() == list(ref_ids)
+        got = list(zip(al.starts[a:b].tolist(), al.ends[a:b].tolist()))
+        if hasattr(t, "sp"):
+            assert got == [tuple(o) for o in ref_offsets], f"doc {d} {text!r}"
+        else:
+            cb = np.zeros(len(text) + 1, dtype=np.int64)
+            cb[1:] = np.cumsum([len(c.encode("utf-8")) for c in text])
+            # our byte span, rounded out to character boundaries, is the native span
+            rounded = [(int(cb[np.searchsorted(cb, s, side="right") - 1]), int(cb[np.searchsorted(cb, e)]))
+                       for s, e in got]
+            assert rounded == [(int(cb[cs]), int(cb[ce])) for cs, ce in ref_offsets], f"doc {d} {text!r}"
+
+
+def test_xlm_roberta_compensating_normalisation_takes_exact_path():
+    """ज़ grows by 3 bytes under NFKC and ZWNJ (removed) shrinks by 3: the lengths add up, so
+    only the normalisation guard keeps the spans right."""
+    t = tok("xlm-roberta")
+    text = "ज़\u200c"
+    ids = t.encode_batch([text])[0]
+    assert sum(int(t._surface_len[i]) for i in ids) - 1 == len(text.encode("utf-8"))  # adds up by accident
+    al = t.encode_aligned([text])
+    ref = t.sp.encode(text, return_type="offset_mapping", return_bytes=True)["offsets"]
+    assert list(zip(al.starts.tolist(), al.ends.tolist())) == [tuple(o) for o in ref]
+
+
 def test_encode_aligned_empty_and_blank():
     for name in ("gpt2", "llama2", "deepseek-v3", "byt5"):
         al = tok(name).encode_aligned(["", "x", ""])

@@ -74,10 +74,12 @@ def metric_rows(tc, *, metrics: list[str], reference_tc=None, reference_name: st
         seg = segmenters.get(lang) if lang != ALL_LANGS else "per-language"
         for name in metrics:
             metric = METRICS[name]
+            if ("all" if lang == ALL_LANGS else "lang") not in metric.scopes:
+                continue
             params = {"segmenter": seg, **metric_params.get(name, {})}
             if metric.needs_reference:
                 params["reference"] = reference_name
-            values = metric.compute(MetricInput(sub, params, ref if metric.needs_reference else None))
+            values = metric.compute(MetricInput(sub, params, ref if metric.needs_reference else None, context=tc))
             for variant, v in values.items():
                 p = {k: val for k, val in {**params, **v.params}.items() if k != "note"}
                 rows.append({

@@ -24,7 +24,7 @@ from .corpora import Corpus, doc_stats
 from .segment import default_segmenter, word_spans
 from .tokenized import TokenizedCorpus
 
-TOKENIZE_VERSION = 1
+TOKENIZE_VERSION = 2  # 2: type_ids/type_text (each distinct id decoded alone)
 BATCH_DOCS = 512
 
 
@@ -191,7 +191,13 @@ def _tokenize(tok, corpus: Corpus, segs: dict[str, str], *, progress=None) -> To
             tok_doc = np.repeat(np.arange(n_docs), n_tokens)
             np.add.at(unk_chars, tok_doc[is_unk], covered)
 
+    # 6. each distinct id decoded alone (for lexicon-based metrics such as %LANG / %Pure)
+    type_ids = np.unique(ids)
+    type_text = np.asarray([tok.token_bytes(int(i)).decode("utf-8", errors="replace") for i in type_ids.tolist()],
+                           dtype=str) if len(type_ids) else np.zeros(0, str)
+
     return TokenizedCorpus(
+        type_ids=type_ids, type_text=type_text,
         lang=np.asarray(corpus.lang, dtype=str), doc_key=np.asarray(corpus.key, dtype=str),
         n_bytes=prep.n_bytes, n_chars=prep.n_chars, n_words=w_count, n_tokens=n_tokens,
         roundtrip_ok=roundtrip_ok, unk_chars=unk_chars,

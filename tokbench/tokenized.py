@@ -24,6 +24,9 @@ tok_nwords           (T,)       number of words each token overlaps (0 for pure 
 word_ntok            (W,)       tokens overlapping each word, in context
 word_iso_ntok        (W,)       tokens of the word encoded alone (isolated fertility)
 word_offsets         (D+1,)     CSR offsets of words per document
+type_ids             (K,)       distinct token ids of the whole corpus, sorted (not per doc)
+type_text            (K,)       each of those ids decoded ALONE (UTF-8; invalid byte
+                                 sequences as U+FFFD; SentencePiece's marker as a space)
 ===================  =========  ==========================================================
 
 The ``meta`` dict carries tokenizer facts metrics need: ``vocab_size``, ``unk_ids``,
@@ -40,6 +43,7 @@ import numpy as np
 ARRAY_FIELDS = (
     "lang", "doc_key", "n_bytes", "n_chars", "n_words", "n_tokens", "roundtrip_ok", "unk_chars",
     "ids", "tok_offsets", "tok_nwords", "word_ntok", "word_iso_ntok", "word_offsets",
+    "type_ids", "type_text",
 )
 PER_DOC = ("lang", "doc_key", "n_bytes", "n_chars", "n_words", "n_tokens", "roundtrip_ok", "unk_chars")
 
@@ -60,6 +64,8 @@ class TokenizedCorpus:
     word_ntok: np.ndarray
     word_iso_ntok: np.ndarray
     word_offsets: np.ndarray
+    type_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    type_text: np.ndarray = field(default_factory=lambda: np.zeros(0, str))
     meta: dict = field(default_factory=dict)
 
     @property
@@ -85,7 +91,7 @@ class TokenizedCorpus:
             **out,
             ids=self.ids[tok_idx], tok_offsets=tok_off, tok_nwords=self.tok_nwords[tok_idx],
             word_ntok=self.word_ntok[word_idx], word_iso_ntok=self.word_iso_ntok[word_idx],
-            word_offsets=word_off, meta=dict(self.meta),
+            word_offsets=word_off, type_ids=self.type_ids, type_text=self.type_text, meta=dict(self.meta),
         )
 
     def for_lang(self, lang: str) -> "TokenizedCorpus":
@@ -109,6 +115,7 @@ class TokenizedCorpus:
             arrays = {name: getattr(self, name) for name in ARRAY_FIELDS}
             arrays["lang"] = arrays["lang"].astype(str)
             arrays["doc_key"] = arrays["doc_key"].astype(str)
+            arrays["type_text"] = arrays["type_text"].astype(str)
             np.savez(tmp, meta=np.array(json.dumps(self.meta)), **arrays)
             os.chmod(tmp, 0o644)
             os.replace(tmp, path)

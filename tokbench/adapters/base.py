@@ -59,6 +59,14 @@ def concat(arrays: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return flat, offsets
 
 
+def char_to_byte(text: str) -> np.ndarray:
+    """Byte offset of every character offset 0..len(text) of ``text`` in its UTF-8 encoding."""
+    cps = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    out = np.zeros(len(cps) + 1, dtype=np.int64)
+    np.cumsum(1 + (cps >= 0x80).astype(np.int64) + (cps >= 0x800) + (cps >= 0x10000), out=out[1:])
+    return out
+
+
 def utf8_len(texts: Sequence[str]) -> np.ndarray:
     return np.fromiter((len(t.encode("utf-8")) for t in texts), dtype=np.int64, count=len(texts))
 
@@ -107,8 +115,14 @@ class BaseTokenizer:
     def exact_spans_batch(self, texts: list[str]) -> list[tuple[list[int], np.ndarray, np.ndarray]]:
         return [self.exact_spans(t) for t in texts]
 
-    def _needs_exact(self, texts: list[str]) -> np.ndarray | None:
-        """Bool per document that must take the exact path whatever the lengths say."""
+    def _needs_exact(self, texts: list[str], candidates: np.ndarray) -> np.ndarray | None:
+        """Bool per document (only ``candidates`` need an answer: the others take the exact
+        path already) that must take the exact path although its lengths add up."""
+        return None
+
+    def _spans_given_ids(self, text: str, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """Byte spans of the known encoding ``ids`` of ``text`` without re-encoding it, or None
+        to re-encode with ``exact_spans_batch``."""
         return None
 
     def encode_aligned(self, texts: Sequence[str]) -> Aligned:
@@ -126,13 +140,20 @@ class BaseTokenizer:
         starts = cum[:-1] - shift
         ends = cum[1:] - shift
         bad = (cum[offsets[1:]] - doc_base) != utf8_len(texts)
-        forced = self._needs_exact(texts)
+        forced = self._needs_exact(texts, ~bad)
         if forced is not None:
             bad |= forced
-        bad = np.flatnonzero(bad)
-        if len(bad):
-            exact = self.exact_spans_batch([texts[d] for d in bad.tolist()])
-            for d, (exact_ids, s, e) in zip(bad.tolist(), exact):
+        pending = []
+        for d in np.flatnonzero(bad).tolist():
+            a, b = offsets[d], offsets[d + 1]
+            spans = self._spans_given_ids(texts[d], ids[a:b])
+            if spans is None:
+                pending.append(d)
+            else:
+                starts[a:b], ends[a:b] = spans
+        if pending:
+            exact = self.exact_spans_batch([texts[d] for d in pending])
+            for d, (exact_ids, s, e) in zip(pending, exact):
                 a, b = offsets[d], offsets[d + 1]
                 if list(exact_ids) != ids[a:b].tolist():
                     raise RuntimeError(f"{self.name}: exact and batch encodings disagree on document {d}")

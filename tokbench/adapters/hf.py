@@ -9,7 +9,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .base import Aligned, BaseTokenizer
+from .base import Aligned, BaseTokenizer, char_to_byte
 
 
 @functools.lru_cache(maxsize=1)
@@ -28,14 +28,6 @@ def _byte_decoder() -> dict[str, int]:
 
 def _is_noop_normalizer(norm) -> bool:
     return not norm or (norm.get("type") == "Sequence" and all(_is_noop_normalizer(n) for n in norm.get("normalizers", [])))
-
-
-def _char_to_byte(text: str) -> np.ndarray:
-    """Byte offset of every character offset 0..len(text) of ``text`` in its UTF-8 encoding."""
-    cps = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-    out = np.zeros(len(cps) + 1, dtype=np.int64)
-    np.cumsum(1 + (cps >= 0x80).astype(np.int64) + (cps >= 0x800) + (cps >= 0x10000), out=out[1:])
-    return out
 
 
 class HFJsonTokenizer(BaseTokenizer):
@@ -109,7 +101,7 @@ class HFJsonTokenizer(BaseTokenizer):
         """Byte spans from the native (character) offsets."""
         out = []
         for text, e in zip(texts, self.tk.encode_batch(texts, add_special_tokens=False)):
-            char_byte = _char_to_byte(text)
+            char_byte = char_to_byte(text)
             spans = np.array(e.offsets, dtype=np.int64).reshape(-1, 2)
             out.append((e.ids, char_byte[spans[:, 0]], char_byte[spans[:, 1]]))
         return out

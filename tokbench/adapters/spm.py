@@ -8,7 +8,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .base import BaseTokenizer, concat
+from .base import BaseTokenizer, char_to_byte, concat
 
 MARKER = "\u2581"  # ▁, SentencePiece's whitespace symbol
 
@@ -50,6 +50,7 @@ class SentencePieceTokenizer(BaseTokenizer):
         norm = m.normalizer_spec
         self._normalizes = bool(norm.precompiled_charsmap) or norm.name not in ("identity", "")
         self._threads = os.cpu_count() or 2
+        self._norm_chars: np.ndarray | None = None  # characters each piece spells (lazy)
 
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
         return self.sp.encode(list(texts), num_threads=self._threads)
@@ -61,15 +62,46 @@ class SentencePieceTokenizer(BaseTokenizer):
             return super()._encode_flat(texts)
         return concat(arrays)
 
-    def _needs_exact(self, texts: list[str]):
+    def _needs_exact(self, texts: list[str], candidates: np.ndarray):
         if not self._normalizes:
             return None
         # NFKC-style normalisation can grow one character and shrink another in the same
-        # document, so that the lengths add up by accident: such documents take the exact
-        # path. What is left (whitespace and control characters removed) only shrinks text,
-        # which the length check catches.
-        return np.fromiter((not (t.isascii() or unicodedata.is_normalized("NFKC", t)) for t in texts),
-                           dtype=bool, count=len(texts))
+        # document (Devanagari nukta letters and ZWNJ ...), so that the lengths add up by
+        # accident: such documents take the exact path. What is left (whitespace and
+        # control characters removed) only shrinks text, which the length check catches.
+        out = np.zeros(len(texts), dtype=bool)
+        for d in np.flatnonzero(candidates).tolist():
+            t = texts[d]
+            out[d] = not (t.isascii() or unicodedata.is_normalized("NFKC", t))
+        return out
+
+    def _spans_given_ids(self, text: str, ids: np.ndarray):
+        """Spans through sentencepiece's own normaliser: it maps each character of the
+        normalised text (what the pieces spell) back to the original text, which is how
+        sentencepiece computes its offsets. Much cheaper than re-encoding with offsets.
+        Documents with pieces of no fixed spelling (UNK, byte fallback) are re-encoded."""
+        if not self._normalizes:
+            return None
+        if self._norm_chars is None:
+            import sentencepiece as spm
+
+            self._normalizer = spm.SentencePieceNormalizer(model_proto=self.sp.serialized_model_proto())
+            n = self.vocab_size
+            chars = np.fromiter((len(self.sp.id_to_piece(i)) for i in range(n)), dtype=np.int64, count=n)
+            fixed = [i for i in self.unk_ids | self.special_ids | self.byte_fallback_ids]
+            chars[np.array(fixed, dtype=np.int64)] = -(10**9)
+            self._norm_chars = chars
+        n_chars = self._norm_chars[ids]
+        if (n_chars < 0).any():
+            return None
+        normalized, offs = self._normalizer.normalize(text, with_offsets=True)
+        if int(n_chars.sum()) != len(normalized) or len(offs) != len(normalized) + 1:
+            return None
+        offs = np.asarray(offs, dtype=np.int64)
+        cum = np.zeros(len(ids) + 1, dtype=np.int64)
+        np.cumsum(n_chars, out=cum[1:])
+        char_byte = char_to_byte(text)
+        return char_byte[offs[cum[:-1]]], char_byte[offs[cum[1:]]]
 
     def exact_spans_batch(self, texts: list[str]):
         try:  # sentencepiece >= 0.2.1: byte offsets in the original text, in C++ threads

@@ -37,6 +37,7 @@ class MetricInput:
     tc: TokenizedCorpus
     params: Mapping[str, Any] = field(default_factory=dict)
     reference: TokenizedCorpus | None = None  # same documents, reference tokenizer (NSL)
+    context: TokenizedCorpus | None = None  # the whole corpus, same tokenizer (cross-language metrics)
 
 
 @dataclass(frozen=True)
@@ -51,10 +52,12 @@ class Metric:
     finalize: Callable[[Stats, Mapping[str, Any]], dict[str, Value]]
     default_params: Mapping[str, Any] = field(default_factory=dict)
     needs_reference: bool = False
+    # where the runner computes it: "lang" (each language) and/or "all" (lang = "*")
+    scopes: tuple[str, ...] = ("lang", "all")
 
     def compute(self, inp: MetricInput) -> dict[str, Value]:
         params = {**self.default_params, **inp.params}
-        return self.finalize(self.stats(MetricInput(inp.tc, params, inp.reference)), params)
+        return self.finalize(self.stats(MetricInput(inp.tc, params, inp.reference, inp.context)), params)
 
 
 def merge_stats(a: Stats, b: Stats) -> Stats:
