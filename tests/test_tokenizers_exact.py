@@ -201,7 +201,8 @@ def test_byt5_matches_transformers():
 
 # --- encode_aligned sanity ------------------------------------------------------------------------
 # byte-unit adapters whose tokens concatenate to the exact text bytes
-TILING = {"gpt2", "cl100k_base", "o200k_base", "llama3", "qwen2_5", "mistral-tekken", "byt5"}
+TILING = {"gpt2", "cl100k_base", "o200k_base", "llama3", "qwen2_5", "mistral-tekken", "byt5",
+          "deepseek-v3", "gpt-neox", "starcoder", "falcon", "command-r"}  # the last: byte-level BPE
 # characters a tokenizer's normaliser deletes outright (BERT uncased strips accents: Mn)
 DELETED = {"bert-base-uncased": lambda ch: unicodedata.category(ch) == "Mn"}
 
@@ -252,8 +253,8 @@ def test_encode_aligned(name):
 # a growth and a shrink that cancel out in the same document (ज़ +3 bytes, ZWNJ -3 bytes),
 # characters outside the vocabulary (UNK), and special-token text.
 HARD_TEXTS = TEXTS + [
-    "फ़िल्म ज़रूरी है\u200c और कुछ",
-    "ज़\u200c",
+    "\u095e\u093f\u0932\u094d\u092e \u095b\u0930\u0942\u0930\u0940 \u0939\u0948\u200c \u0914\u0930",
+    "\u095b\u200c x",
     "full\uff0cwidth\uff1b comma ﬁne ½",
     "Vie\u0302\u0323t Nam  double   spaces\n\n end ",
     "ཀ་ཁ་ག་ ᏣᎳᎩ ꦗꦮ 𓀀 unknown scripts",
@@ -266,39 +267,58 @@ SPAN_REFERENCE = sorted(n for n, s in BUILTIN.items() if s.backend in ("sentence
 
 
 @pytest.mark.parametrize("name", SPAN_REFERENCE)
-def test_encode_aligned_equals_native_offsets(name):
-    """The length-table spans (and the normaliser path) give exactly the backend's own offsets.
+def test_encode_aligned_hard_texts(name):
+    """Spans on documents that leave the fast length-table path, checked independently.
 
-    SentencePiece: its byte offsets. Hugging Face byte-level BPE: its character offsets in
-    bytes, which round a token that splits a character out to the whole character."""
+    * SentencePiece without a normaliser: the spans tile the text and each one spells its
+      piece (the dummy-prefix space of the first piece excepted; a byte-fallback piece is
+      its own byte);
+    * SentencePiece with a normaliser (XLM-R): exactly sentencepiece's own byte offsets;
+    * Hugging Face byte-level BPE: tiling and spelling as above, and each span rounded out to
+      character boundaries is the backend's own character offsets.
+    """
     t = tok(name)
     al = t.encode_aligned(HARD_TEXTS)
+    batch = t.encode_batch(HARD_TEXTS)
     assert al.unit == "byte"
-    if hasattr(t, "sp"):
-        ref = [(r["ids"], r["offsets"]) for r in
-               t.sp.encode(HARD_TEXTS, return_type="offset_mapping", return_bytes=True)]
-    else:
-        ref = [(e.ids, e.offsets) for e in t.tk.encode_batch(HARD_TEXTS, add_special_tokens=False)]
-    for d, (text, (ref_ids, ref_offsets)) in enumerate(zip(HARD_TEXTS, ref)):
+    normalizing = getattr(t, "_normalizes", False)
+    if normalizing:
+        ref = [r["offsets"] for r in t.sp.encode(HARD_TEXTS, return_type="offset_mapping", return_bytes=True)]
+    elif not hasattr(t, "sp"):
+        ref = [e.offsets for e in t.tk.encode_batch(HARD_TEXTS, add_special_tokens=False)]
+    for d, text in enumerate(HARD_TEXTS):
         a, b = int(al.offsets[d]), int(al.offsets[d + 1])
-        assert al.ids[a:b].tolist() == list(ref_ids)
+        ids = al.ids[a:b].tolist()
+        assert ids == batch[d]
         got = list(zip(al.starts[a:b].tolist(), al.ends[a:b].tolist()))
-        if hasattr(t, "sp"):
-            assert got == [tuple(o) for o in ref_offsets], f"doc {d} {text!r}"
-        else:
+        if normalizing:
+            assert got == [tuple(o) for o in ref[d]], f"doc {d} {text!r}"
+            continue
+        raw = text.encode("utf-8")
+        assert b"".join(raw[s:e] for s, e in got) == raw, f"doc {d} {text!r}: spans do not tile"
+        for k, ((s, e), i) in enumerate(zip(got, ids)):
+            if i in t.special_ids:  # special-token text matched literally (HF added tokens)
+                continue
+            spelled = t.token_bytes(i)
+            if k == 0 and getattr(t, "_dummy_prefix", False) and spelled.startswith(b" "):
+                spelled = spelled[1:]
+            # SentencePiece reads a literal "▁" in the text as its whitespace symbol
+            literal = spelled.replace(b" ", "\u2581".encode()) if hasattr(t, "sp") else spelled
+            assert raw[s:e] in (spelled, literal), \
+                f"doc {d} {text!r}: token {k} spans {raw[s:e]!r}, spells {spelled!r}"
+        if not hasattr(t, "sp"):
             cb = np.zeros(len(text) + 1, dtype=np.int64)
             cb[1:] = np.cumsum([len(c.encode("utf-8")) for c in text])
-            # our byte span, rounded out to character boundaries, is the native span
             rounded = [(int(cb[np.searchsorted(cb, s, side="right") - 1]), int(cb[np.searchsorted(cb, e)]))
                        for s, e in got]
-            assert rounded == [(int(cb[cs]), int(cb[ce])) for cs, ce in ref_offsets], f"doc {d} {text!r}"
+            assert rounded == [(int(cb[cs]), int(cb[ce])) for cs, ce in ref[d]], f"doc {d} {text!r}"
 
 
 def test_xlm_roberta_compensating_normalisation_takes_exact_path():
-    """ज़ grows by 3 bytes under NFKC and ZWNJ (removed) shrinks by 3: the lengths add up, so
-    only the normalisation guard keeps the spans right."""
+    """U+095B grows by 3 bytes under NFKC and ZWNJ (removed) shrinks by 3: the lengths add
+    up, so only the normalisation guard keeps the spans right."""
     t = tok("xlm-roberta")
-    text = "ज़\u200c"
+    text = "\u095b\u200c x"
     ids = t.encode_batch([text])[0]
     assert sum(int(t._surface_len[i]) for i in ids) - 1 == len(text.encode("utf-8"))  # adds up by accident
     al = t.encode_aligned([text])

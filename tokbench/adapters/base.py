@@ -55,7 +55,7 @@ def concat(arrays: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """(flat int64 ids, CSR offsets) from a list of per-document id arrays."""
     offsets = np.zeros(len(arrays) + 1, dtype=np.int64)
     np.cumsum(np.fromiter(map(len, arrays), dtype=np.int64, count=len(arrays)), out=offsets[1:])
-    flat = np.concatenate(arrays).astype(np.int64, copy=False) if len(arrays) else np.zeros(0, np.int64)
+    flat = np.concatenate(arrays, dtype=np.int64, casting="safe") if len(arrays) else np.zeros(0, np.int64)
     return flat, offsets
 
 
@@ -65,6 +65,40 @@ def char_to_byte(text: str) -> np.ndarray:
     out = np.zeros(len(cps) + 1, dtype=np.int64)
     np.cumsum(1 + (cps >= 0x80).astype(np.int64) + (cps >= 0x800) + (cps >= 0x10000), out=out[1:])
     return out
+
+
+def refine_split_chars(starts: np.ndarray, ends: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Byte-precise spans where a backend's native offsets give several tokens the same
+    character (byte-level BPE: overlapping spans; SentencePiece byte fallback: empty spans
+    then one covering the character).
+
+    Within each cluster of overlapping or empty spans, tokens are laid out one after the
+    other by their surface byte lengths ``lens`` -- only if those add up to the cluster's
+    extent; otherwise the native spans are kept. This gives the same spans as the
+    length-table path.
+    """
+    s = starts.astype(np.int64, copy=True)
+    e = ends.astype(np.int64, copy=True)
+    n = len(s)
+    irregular = (e == s) | np.concatenate([s[1:] < e[:-1], [False]])
+    if not irregular.any():
+        return s, e
+    k = 0
+    s_list, e_list, lens_list = s.tolist(), e.tolist(), lens.tolist()
+    while k < n:
+        j, end = k, e_list[k]
+        while j + 1 < n and (s_list[j + 1] < end or e_list[j] == s_list[j]):
+            j += 1
+            end = max(end, e_list[j])
+        if j > k:
+            group = lens_list[k:j + 1]
+            if min(group) >= 0 and sum(group) == end - s_list[k]:
+                pos = s_list[k]
+                for m in range(k, j + 1):
+                    s[m], e[m] = pos, pos + lens_list[m]
+                    pos += lens_list[m]
+        k = j + 1
+    return s, e
 
 
 def utf8_len(texts: Sequence[str]) -> np.ndarray:
@@ -133,13 +167,16 @@ class BaseTokenizer:
             # the first piece of each doc carries a space that is not in the text
             firsts = offsets[:-1][offsets[:-1] < offsets[1:]]
             lens[firsts[self._starts_with_marker[ids[firsts]]]] -= 1
-        cum = np.zeros(len(ids) + 1, dtype=np.int64)
+        # few large temporaries: fresh memory (page faults) costs more than the arithmetic
+        cum = np.empty(len(ids) + 1, dtype=np.int64)
+        cum[0] = 0
         np.cumsum(lens, out=cum[1:])
         doc_base = cum[offsets[:-1]]
-        shift = np.repeat(doc_base, np.diff(offsets))
-        starts = cum[:-1] - shift
-        ends = cum[1:] - shift
         bad = (cum[offsets[1:]] - doc_base) != utf8_len(texts)
+        ends = np.repeat(doc_base, np.diff(offsets))
+        np.subtract(cum[1:], ends, out=ends)
+        del cum
+        starts = ends - lens
         forced = self._needs_exact(texts, ~bad)
         if forced is not None:
             bad |= forced
@@ -157,5 +194,5 @@ class BaseTokenizer:
                 a, b = offsets[d], offsets[d + 1]
                 if list(exact_ids) != ids[a:b].tolist():
                     raise RuntimeError(f"{self.name}: exact and batch encodings disagree on document {d}")
-                starts[a:b], ends[a:b] = s, e
+                starts[a:b], ends[a:b] = refine_split_chars(np.asarray(s), np.asarray(e), lens[a:b])
         return Aligned(ids=ids, offsets=offsets, starts=starts, ends=ends, unit="byte")

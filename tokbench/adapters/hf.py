@@ -112,6 +112,13 @@ class HFJsonTokenizer(BaseTokenizer):
     def decode(self, ids: Sequence[int]) -> str:
         return self.tk.decode(list(ids), skip_special_tokens=False)
 
+    def roundtrip_ok(self, texts: Sequence[str], ids: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        flat = ids.tolist()
+        bounds = offsets.tolist()
+        seqs = [flat[bounds[d]:bounds[d + 1]] for d in range(len(texts))]
+        decoded = self.tk.decode_batch(seqs, skip_special_tokens=False) if seqs else []
+        return np.fromiter((a == b for a, b in zip(decoded, texts)), dtype=bool, count=len(texts))
+
     def token_bytes(self, token_id: int) -> bytes:
         tok = self._id_to_token.get(token_id, "")
         if token_id in self.special_ids:

@@ -31,14 +31,19 @@ class SentencePieceTokenizer(BaseTokenizer):
         pieces = [sp.id_to_piece(i) for i in range(n)]
         lens = np.zeros(n, dtype=np.int64)
         marker = np.zeros(n, dtype=bool)
+        token_bytes: list[bytes] = []
         for i, p in enumerate(pieces):
             if i in self.byte_fallback_ids:
                 lens[i] = 1
+                token_bytes.append(bytes([int(p[3:5], 16)]))
             elif i in self.special_ids or i in self.unk_ids:
                 lens[i] = -(10**9)  # forces the exact path for documents that contain them
+                token_bytes.append(b"" if i in self.special_ids else p.replace(MARKER, " ").encode("utf-8"))
             else:
-                lens[i] = len(p.replace(MARKER, " ").encode("utf-8"))
+                token_bytes.append(p.replace(MARKER, " ").encode("utf-8"))
+                lens[i] = len(token_bytes[-1])
                 marker[i] = p.startswith(MARKER)
+        self._token_bytes = token_bytes
         self._surface_len = lens
         self._starts_with_marker = marker
         from sentencepiece import sentencepiece_model_pb2 as pb
@@ -127,12 +132,15 @@ class SentencePieceTokenizer(BaseTokenizer):
     def decode(self, ids: Sequence[int]) -> str:
         return self.sp.decode(list(ids))
 
+    def roundtrip_ok(self, texts: Sequence[str], ids: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        flat = ids.tolist()
+        bounds = offsets.tolist()
+        seqs = [flat[bounds[d]:bounds[d + 1]] for d in range(len(texts))]
+        decoded = self.sp.decode(seqs, num_threads=self._threads) if seqs else []
+        return np.fromiter((a == b for a, b in zip(decoded, texts)), dtype=bool, count=len(texts))
+
     def token_bytes(self, token_id: int) -> bytes:
-        if token_id in self.byte_fallback_ids:
-            return bytes([int(self.sp.id_to_piece(token_id)[3:5], 16)])
-        if token_id in self.special_ids:
-            return b""
-        return self.sp.id_to_piece(token_id).replace(MARKER, " ").encode("utf-8")
+        return self._token_bytes[token_id]
 
 
 def build(*, name: str, files: dict[str, Path], **_: object) -> SentencePieceTokenizer:
