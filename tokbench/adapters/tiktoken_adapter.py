@@ -169,13 +169,16 @@ class TiktokenTokenizer(BaseTokenizer):
         per_doc = np.add.reduceat(lens, offsets[:-1]) if len(ids) else np.zeros(len(texts), np.int64)
         per_doc[offsets[:-1] == offsets[1:]] = 0
         doc_bytes = np.fromiter((len(t.encode("utf-8")) for t in texts), dtype=np.int64, count=len(texts))
-        if np.array_equal(per_doc, doc_bytes) and self.token_bytes_joined(ids.tolist()) == joined:
+        if np.array_equal(per_doc, doc_bytes) and self.token_bytes_joined(ids) == joined:
             return np.ones(len(texts), dtype=bool)
         return super().roundtrip_ok(texts, ids, offsets)
 
-    def token_bytes_joined(self, ids: Sequence[int]) -> bytes:
+    def token_bytes_joined(self, ids: Sequence[int] | np.ndarray) -> bytes:
         off = self.id_offset
-        return self.enc.decode_bytes([i - off for i in ids if i >= off])
+        arr = np.asarray(ids, dtype=np.int64)
+        if off:
+            arr = arr[arr >= off] - off
+        return self.enc.decode_bytes(arr.tolist())
 
     def token_bytes(self, token_id: int) -> bytes:
         if token_id < self.id_offset:

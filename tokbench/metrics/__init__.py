@@ -1,4 +1,8 @@
-"""The metric registry: every intrinsic (tokenizer-only) metric, by name.
+"""The metric registry: every metric, by name.
+
+``INTRINSIC`` names the per-corpus metrics every suite computes by default; ``PARALLEL`` the
+cross-language metrics on parallel text (token premiums and parity, ``premium.py``), which a
+suite lists explicitly in ``[suite].metrics``.
 
 >>> from tokbench.metrics import METRICS, get_metric
 >>> get_metric("fertility").variants
@@ -16,6 +20,8 @@ from .base import Metric, MetricInput, Stats, Value, merge_stats, ratio
 from .compression import BYTES_PER_TOKEN, CHARS_PER_TOKEN, NSL
 from .entropy import RENYI_EFFICIENCY, SHANNON_EFFICIENCY
 from .fertility import CONTINUATION_SHARE, FERTILITY, PCW
+from .lexicon import LANG_TOKEN_SHARE, PURE_TOKEN_SHARE
+from .premium import BYTE_PREMIUM, PARITY, PREMIUM
 from .roundtrip import ROUNDTRIP
 from .superword import SUPERWORD_SHARE
 from .vocabulary import BYTE_FALLBACK_RATE, UNK_RATE, VOCAB_UTILIZATION
@@ -31,6 +37,15 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
 
 INTRINSIC: tuple[str, ...] = tuple(METRICS)
 
+# lexicon-based metrics (%LANG, %Pure): need a linguistic backend (the `lang` extra); not
+# computed unless a suite lists them
+METRICS.update({m.name: m for m in (LANG_TOKEN_SHARE, PURE_TOKEN_SHARE)})
+LEXICAL: tuple[str, ...] = ("lang_token_share", "pure_token_share")
+
+# cross-language metrics on parallel text: not in INTRINSIC, so not computed by default
+METRICS.update({m.name: m for m in (PREMIUM, BYTE_PREMIUM, PARITY)})
+PARALLEL: tuple[str, ...] = ("premium", "byte_premium", "parity")
+
 
 def get_metric(name: str) -> Metric:
     """The metric called ``name``; an unknown name raises ValueError with the closest names."""
@@ -44,5 +59,5 @@ def get_metric(name: str) -> Metric:
     raise ValueError(f"unknown metric {name!r}; {hint}")
 
 
-__all__ = ["INTRINSIC", "METRICS", "Metric", "MetricInput", "Stats", "Value", "get_metric",
+__all__ = ["INTRINSIC", "LEXICAL", "METRICS", "PARALLEL", "Metric", "MetricInput", "Stats", "Value", "get_metric",
            "merge_stats", "ratio"]

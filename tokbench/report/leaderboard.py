@@ -706,7 +706,9 @@ def render(df: pd.DataFrame, out_dir: Path, *,
     Plots are ``fertility_by_language.png`` and ``bytes_per_token.png`` when the results
     hold one suite; with several suites every suite gets its own pair, named
     ``fertility_by_language_<suite>.png`` / ``bytes_per_token_<suite>.png``. A plot whose
-    metric is absent is skipped.
+    metric is absent is skipped. A suite with ``premium`` rows also gets
+    ``premium_heatmap[_<suite>].png`` and ``premium_worst_languages[_<suite>].png``
+    (``tokbench.report.premium_plots``).
 
     Returns ``{"markdown": Path, "html": Path, "plots": [Path, ...]}``.
     """
@@ -739,6 +741,12 @@ def render(df: pd.DataFrame, out_dir: Path, *,
                          (lambda p: _plot_bytes_per_token(sdf, p, suite), "bytes_per_token")):
             p = fn(out_dir / f"{name}{suffix}.png")
             if p is not None:
+                plots.append(p)
+                rel.append(p.name)
+        if ((sdf["metric"] == "premium") & (sdf["lang"] != ALL_LANGS)).any():
+            from .premium_plots import plot_premiums  # token premiums (suites with parallel text)
+
+            for p in plot_premiums(sdf, out_dir, suite, suffix=suffix):
                 plots.append(p)
                 rel.append(p.name)
         plots_rel[suite] = rel
