@@ -339,11 +339,11 @@ def _suite_with(tmp_path, extra: str, metrics: str = "") -> Path:
 
 
 def test_threshold_on_unknown_metric_fails_validation(tmp_path, capsys):
-    path = _suite_with(tmp_path, "[thresholds.premium]\nmax_absolute_increase = 0.05\n")
-    with pytest.raises(SuiteError, match=r"\[thresholds\.premium\]: unknown metric 'premium'"):
+    path = _suite_with(tmp_path, "[thresholds.no_such_metric]\nmax_absolute_increase = 0.05\n")
+    with pytest.raises(SuiteError, match=r"\[thresholds\.no_such_metric\]: unknown metric 'no_such_metric'"):
         load_suite(path)
     assert main(["validate", str(path)]) == EXIT_BAD_INPUT
-    assert "[thresholds.premium]: unknown metric 'premium'" in capsys.readouterr().err
+    assert "[thresholds.no_such_metric]: unknown metric 'no_such_metric'" in capsys.readouterr().err
     assert main(["check", "gpt2", "gpt2", "--suite", str(path), "-q"]) == EXIT_BAD_INPUT
 
 
