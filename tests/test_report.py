@@ -226,7 +226,7 @@ def test_missing_metrics_are_skipped(tmp_path):
     assert "roundtrip/micro" in md and "by language" not in md
     # nothing headline at all: still renders, says so
     only_other = make_df()
-    only_other = only_other[only_other["metric"] == "premium"]
+    only_other = only_other[only_other["metric"] == "premium"].assign(metric="not_a_headline_metric")
     paths = render(only_other, tmp_path / "other")
     assert "No headline metrics" in paths["markdown"].read_text(encoding="utf-8")
 

@@ -45,6 +45,14 @@ HEADLINE: tuple[tuple[str, str], ...] = (
     ("renyi_efficiency", "vocab"),
     ("shannon_efficiency", "vocab"),
     ("superword_share", "micro"),
+    # parallel text (multilingual suites): premium vs the reference language and its summary
+    ("premium", "corpus"),
+    ("parity", "mean"),
+    ("parity", "max"),
+    ("parity", "gini"),
+    # lexicon metrics (%LANG, %Pure), over distinct token types
+    ("lang_token_share", "types"),
+    ("pure_token_share", "types"),
 )
 SORT_KEY = ("fertility", "in_context")          # summary rows ascend by this column
 FERTILITY = ("fertility", "in_context")
