@@ -106,3 +106,28 @@ def split_word_byte_spans(text: str) -> list[tuple[int, int]]:
 
 def as_list(a) -> list:
     return np.asarray(a).tolist()
+
+
+def small_suite_toml(name: str, *, version: str = "1", description: str = "tiny test suite") -> str:
+    """A three-tokenizer (gpt2, byt5, llama2) suite on UDHR en/tr, three articles each."""
+    return f"""\
+[suite]
+name = "{name}"
+version = "{version}"
+description = "{description}"
+tokenizers = ["gpt2", "byt5", "llama2"]
+reference_tokenizer = "gpt2"
+
+[corpora.udhr]
+source = "udhr"
+langs = ["en", "tr"]
+max_docs_per_lang = 3
+"""
+
+
+def intrinsic_headline() -> tuple[tuple[str, str], ...]:
+    """The leaderboard's headline (metric, variant) columns that an intrinsic-metrics suite fills."""
+    from tokbench.metrics import INTRINSIC
+    from tokbench.report.leaderboard import HEADLINE
+
+    return tuple(mv for mv in HEADLINE if mv[0] in INTRINSIC)

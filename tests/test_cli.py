@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from helpers_tokbench import FAIL_MESSAGE, tree_snapshot
+from helpers_tokbench import small_suite_toml, FAIL_MESSAGE, tree_snapshot
 
 import tokbench
 from tokbench.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, main
@@ -22,19 +22,7 @@ from tokbench.store import load_results, part_files
 REQUIRED_COLUMNS = ["run_id", "suite", "suite_version", "tokenizer", "tokenizer_hash", "corpus", "corpus_hash",
                     "lang", "metric", "variant", "value", "n", "tokbench_version", "created_at"]
 
-SMALL_SUITE = """\
-[suite]
-name = "e2e-small"
-version = "3"
-description = "tiny end-to-end suite"
-tokenizers = ["gpt2", "byt5", "llama2"]
-reference_tokenizer = "gpt2"
-
-[corpora.udhr]
-source = "udhr"
-langs = ["en", "tr"]
-max_docs_per_lang = 3
-"""
+SMALL_SUITE = small_suite_toml("e2e-small", version="3", description="tiny end-to-end suite")
 
 
 def write(path: Path, text: str | bytes) -> Path:

@@ -16,28 +16,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from helpers_tokbench import intrinsic_headline, small_suite_toml
+
 from tokbench.cli import EXIT_BAD_INPUT, EXIT_OK, main
 from tokbench.report import latest
-from tokbench.metrics import INTRINSIC
 from tokbench.report.leaderboard import HEADLINE
-
-# the headline columns an intrinsic-metrics suite shows (parallel/lexicon ones need other suites)
-INTRINSIC_HEADLINE = tuple(mv for mv in HEADLINE if mv[0] in INTRINSIC)
 from tokbench.store import load_results
 
-SMALL_SUITE = """\
-[suite]
-name = "pub-small"
-version = "1"
-description = "tiny suite for the publish tests"
-tokenizers = ["gpt2", "byt5", "llama2"]
-reference_tokenizer = "gpt2"
-
-[corpora.udhr]
-source = "udhr"
-langs = ["en", "tr"]
-max_docs_per_lang = 3
-"""
+# the headline columns an intrinsic-metrics suite shows (parallel/lexicon ones need other suites)
+INTRINSIC_HEADLINE = intrinsic_headline()
+SMALL_SUITE = small_suite_toml("pub-small", version="1", description="tiny suite for the publish tests")
 MARKS = "†‡"
 
 

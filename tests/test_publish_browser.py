@@ -25,26 +25,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from helpers_tokbench import intrinsic_headline, small_suite_toml
+
 from tokbench.cli import EXIT_OK, main
-from tokbench.metrics import INTRINSIC
-from tokbench.report.leaderboard import HEADLINE
 
 # the headline columns an intrinsic-metrics suite shows (parallel/lexicon ones need other suites)
-INTRINSIC_HEADLINE = tuple(mv for mv in HEADLINE if mv[0] in INTRINSIC)
-
-SMALL_SUITE = """\
-[suite]
-name = "browser-small"
-version = "1"
-description = "tiny suite for the browser test of the published site"
-tokenizers = ["gpt2", "byt5", "llama2"]
-reference_tokenizer = "gpt2"
-
-[corpora.udhr]
-source = "udhr"
-langs = ["en", "tr"]
-max_docs_per_lang = 3
-"""
+INTRINSIC_HEADLINE = intrinsic_headline()
+SMALL_SUITE = small_suite_toml("browser-small", version="1", description="tiny suite for the browser test of the published site")
 SUITE_PAGE = "suite-browser-small.html"
 CHROMIUM = os.environ.get("TOKBENCH_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = os.environ.get("TOKBENCH_CHROMEDRIVER") or shutil.which("chromedriver") or \
