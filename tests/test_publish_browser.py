@@ -28,6 +28,7 @@ import pytest
 from helpers_tokbench import intrinsic_headline, small_suite_toml
 
 from tokbench.cli import EXIT_OK, main
+from tokbench.report.leaderboard import HEADLINE
 
 # the headline columns an intrinsic-metrics suite shows (parallel/lexicon ones need other suites)
 INTRINSIC_HEADLINE = intrinsic_headline()
