@@ -180,6 +180,7 @@ def cmd_validate_store(args) -> int:
 # Modules that add their own subcommands: each defines ``add_parser(subparsers)``, which
 # registers a parser whose ``func(args) -> int`` is set with ``set_defaults(func=...)``.
 SUBCOMMAND_MODULES: list[str] = [
+    "tokbench.chartasks.cli",
     "tokbench.report.publish",
     "tokbench.gate",
 ]
