@@ -45,7 +45,13 @@ def cmd_run(args) -> int:
 
         validate(suite)
     else:
-        suite = load_suite(args.suite)
+        from .suites import find_suite, kind_module, suite_kind
+
+        path = find_suite(args.suite)
+        kind = suite_kind(path)
+        if kind != "tokenizer":
+            return kind_module(kind).run_suite_file(path, args)
+        suite = load_suite(path)
     summary = run_suite(suite, results_dir=args.results_dir, use_cache=not args.no_cache, force=args.force,
                         progress=not args.quiet, render=not args.no_report, limit_docs=args.limit_docs)
     _print_summary(summary, suite.name)
@@ -94,19 +100,18 @@ def cmd_ls(args) -> int:
         for name, spec in all_specs().items():
             print(f"{name:20s} {spec.backend:13s} {spec.family:22s} {spec.description}")
     elif what == "metrics":
-        from .metrics import METRICS
+        from .metrics import METRICS, MODEL_METRICS
 
-        for m in METRICS.values():
+        for m in (*METRICS.values(), *MODEL_METRICS.values()):
             hib = {True: "higher better", False: "lower better", None: "descriptive"}[m.higher_is_better]
-            print(f"{m.name:20s} [{', '.join(m.variants)}] ({m.unit}; {hib}) {m.description}")
+            by = f" [computed by {m.computed_by}]" if m.name in MODEL_METRICS else ""
+            print(f"{m.name:20s} [{', '.join(m.variants)}] ({m.unit}; {hib}) {m.description}{by}")
     elif what == "suites":
-        from .suites import load_suite, suites_dir
+        from .suites import describe_any_suite, suites_dir
 
         for f in sorted(suites_dir().glob("*.toml")):
             try:
-                s = load_suite(f)
-                print(f"{f.stem:20s} v{s.version}: {len(s.suite.tokenizers)} tokenizers, "
-                      f"corpora {', '.join(s.corpora)}. {s.suite.description}")
+                print(f"{f.stem:20s} {describe_any_suite(f)}")
             except Exception as e:
                 print(f"{f.stem:20s} INVALID: {e}")
     elif what == "corpora":
@@ -127,11 +132,9 @@ def cmd_ls(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    from .suites import load_suite
+    from .suites import describe_any_suite, find_suite
 
-    s = load_suite(args.suite)
-    print(f"{s.path}: OK -- suite {s.name} v{s.version}: {len(s.suite.tokenizers)} tokenizers, "
-          f"{len(s.metric_names())} metrics, corpora: {', '.join(s.corpora)}")
+    print(f"{find_suite(args.suite)}: OK -- {describe_any_suite(args.suite)}")
     return EXIT_OK
 
 
@@ -183,6 +186,7 @@ SUBCOMMAND_MODULES: list[str] = [
     "tokbench.chartasks.cli",
     "tokbench.report.publish",
     "tokbench.gate",
+    "tokbench.lm.cli",
 ]
 
 

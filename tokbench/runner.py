@@ -223,8 +223,11 @@ def _default_seg(lang: str) -> str:
 
 
 def metric_info() -> dict[str, dict]:
+    """Unit, direction and description of every metric, tokenizer-side and model-side."""
+    from .metrics import MODEL_METRICS
+
     return {m.name: {"unit": m.unit, "higher_is_better": m.higher_is_better, "description": m.description}
-            for m in METRICS.values()}
+            for m in (*METRICS.values(), *MODEL_METRICS.values())}
 
 
 def render_leaderboard(results_dir: Path) -> dict | None:

@@ -21,6 +21,7 @@ from .compression import BYTES_PER_TOKEN, CHARS_PER_TOKEN, NSL
 from .entropy import RENYI_EFFICIENCY, SHANNON_EFFICIENCY
 from .fertility import CONTINUATION_SHARE, FERTILITY, PCW
 from .lexicon import LANG_TOKEN_SHARE, PURE_TOKEN_SHARE
+from .model import MODEL_METRICS, ModelMetric
 from .premium import BYTE_PREMIUM, PARITY, PREMIUM
 from .roundtrip import ROUNDTRIP
 from .superword import SUPERWORD_SHARE
@@ -53,11 +54,14 @@ def get_metric(name: str) -> Metric:
         return METRICS[name]
     except KeyError:
         pass
+    if name in MODEL_METRICS:
+        raise ValueError(f"metric {name!r} is computed by {MODEL_METRICS[name].computed_by}, "
+                         "not by a tokenizer suite")
     close = difflib.get_close_matches(str(name), list(METRICS), n=3, cutoff=0.6)
     hint = ("did you mean " + " or ".join(repr(c) for c in close) + "?") if close \
         else "known metrics: " + ", ".join(METRICS)
     raise ValueError(f"unknown metric {name!r}; {hint}")
 
 
-__all__ = ["INTRINSIC", "LEXICAL", "METRICS", "PARALLEL", "Metric", "MetricInput", "Stats", "Value", "get_metric",
+__all__ = ["INTRINSIC", "LEXICAL", "METRICS", "MODEL_METRICS", "ModelMetric", "PARALLEL", "Metric", "MetricInput", "Stats", "Value", "get_metric",
            "merge_stats", "ratio"]

@@ -1,0 +1,132 @@
+"""tokbench.lm.score against a direct forward pass and against lm-eval's own bits_per_byte.
+
+A tiny random Llama and a tiny BPE tokenizer are built in the test (no downloads).
+"""
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+# The scoring tests need the [lm] extra (torch, transformers, lm-eval); the registry/rows test does not.
+
+DOCS = [
+    "The quick brown fox jumps over the lazy dog.",
+    "All human beings are born free and equal in dignity and rights.",
+    "Everyone has the right to life, liberty and security of person.",
+    "Tüm insanlar hür, haysiyet ve haklar bakımından eşit doğarlar.",
+    "No one shall be held in slavery or servitude.",
+]
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("lm_eval")
+    pytest.importorskip("transformers")
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    tk = Tokenizer(models.BPE())
+    tk.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tk.decoder = decoders.ByteLevel()
+    tk.train_from_iterator(DOCS * 3, trainers.BpeTrainer(
+        vocab_size=300, special_tokens=["<s>", "</s>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tok = PreTrainedTokenizerFast(tokenizer_object=tk, bos_token="<s>", eos_token="</s>", pad_token="</s>")
+    torch.manual_seed(0)
+    cfg = LlamaConfig(vocab_size=tk.get_vocab_size(), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                      num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=256,
+                      bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
+    model = LlamaForCausalLM(cfg).eval().to(torch.float32)
+    return model, tok
+
+
+def _direct_ll(model, tok, text: str) -> float:
+    """Sum of log p(token | prefix), the first token conditioned on BOS, one window."""
+    import torch
+
+    ids = tok.encode(text, add_special_tokens=False)
+    inp = torch.tensor([[tok.bos_token_id] + ids[:-1]])
+    with torch.no_grad():
+        logp = torch.log_softmax(model(inp).logits[0].double(), dim=-1)
+    return float(logp[torch.arange(len(ids)), torch.tensor(ids)].sum())
+
+
+def test_bits_per_byte_matches_direct(tiny):
+    from tokbench.lm.score import score_documents
+
+    model, tok = tiny
+    s = score_documents(model, tok, DOCS, batch_size=2, max_length=128)
+    direct = [_direct_ll(model, tok, t) for t in DOCS]
+    for d, ll in zip(s.docs, direct):
+        assert d.ll == pytest.approx(ll, abs=1e-4)
+        assert d.tokens == len(tok.encode(DOCS[s.docs.index(d)], add_special_tokens=False))
+    nbytes = sum(len(t.encode()) for t in DOCS)
+    bpb = -sum(direct) / (nbytes * math.log(2))
+    assert s.bits_per_byte == pytest.approx(bpb, rel=1e-6)
+    assert s.byte_perplexity == pytest.approx(math.exp(-sum(direct) / nbytes), rel=1e-6)
+    assert s.word_perplexity == pytest.approx(math.exp(-sum(direct) / sum(len(t.split()) for t in DOCS)), rel=1e-6)
+    assert s.char_perplexity == pytest.approx(math.exp(-sum(direct) / sum(len(t) for t in DOCS)), rel=1e-6)
+    assert s.protocol["max_length"] == 128 and s.protocol["batch_size"] == 2
+
+
+def test_bits_per_byte_matches_lm_eval(tiny, tmp_path):
+    import lm_eval
+    from lm_eval.tasks import TaskManager
+
+    from tokbench.lm.score import make_lm, score_documents
+
+    model, tok = tiny
+    data = tmp_path / "docs.jsonl"
+    data.write_text("".join(json.dumps({"text": t}) + "\n" for t in DOCS), encoding="utf-8")
+    tasks = tmp_path / "tasks"
+    tasks.mkdir()
+    (tasks / "tb_tiny.yaml").write_text(
+        "task: tb_tiny\ndataset_path: json\n"
+        f"dataset_kwargs:\n  data_files:\n    test: {data}\n"
+        "test_split: test\noutput_type: loglikelihood_rolling\n"
+        "doc_to_text: \"\"\ndoc_to_target: \"{{text}}\"\n"
+        "metric_list:\n  - metric: bits_per_byte\n  - metric: byte_perplexity\n  - metric: word_perplexity\n")
+    lm = make_lm(model, tok, batch_size=2, max_length=128)
+    out = lm_eval.simple_evaluate(model=lm, tasks=["tb_tiny"], task_manager=TaskManager(include_path=str(tasks)))
+    res = out["results"]["tb_tiny"]
+    s = score_documents(model, tok, DOCS, lm=lm)
+    assert s.bits_per_byte == pytest.approx(res["bits_per_byte,none"], rel=1e-6)
+    assert s.byte_perplexity == pytest.approx(res["byte_perplexity,none"], rel=1e-6)
+
+
+def test_ppl_ratio():
+    from tokbench.lm.score import DocScore, Scores, ppl_ratio
+
+    a = Scores([DocScore(ll=-10.0, bytes=20, chars=20, words=4, tokens=5)])
+    b = Scores([DocScore(ll=-5.0, bytes=20, chars=20, words=4, tokens=10)])
+    assert ppl_ratio(a, b, "byte") == pytest.approx(math.exp(10 / 20) / math.exp(5 / 20))
+    assert ppl_ratio(a, b, "token") == pytest.approx(math.exp(10 / 5) / math.exp(5 / 10))
+    c = Scores([DocScore(ll=-5.0, bytes=21, chars=20, words=4, tokens=10)])
+    with pytest.raises(ValueError):
+        ppl_ratio(a, c, "byte")
+
+
+def test_suite_registry_and_rows(tmp_path):
+    from tokbench.lm.cli import load_ppl_suite, score_rows
+    from tokbench.lm.models import get_model_spec, load_model_specs
+    from tokbench.lm.score import DocScore, Scores
+    from tokbench.store import load_results, write_part
+
+    suite, _ = load_ppl_suite("perplexity-v1")
+    assert set(suite.suite.models) <= set(load_model_specs())
+    assert len(suite.corpora["udhr"].langs) >= 10
+    assert get_model_spec("gemma3-270m").tokenizer == "gemma3"
+    s = Scores([DocScore(-10.0, 20, 18, 4, 5), DocScore(-30.0, 40, 30, 6, 12)])
+    r = Scores([DocScore(-12.0, 20, 18, 4, 6), DocScore(-20.0, 40, 30, 6, 10)])
+    rows = score_rows(s, ["en", "tr"], r, protocol={"max_length": 8}, reference="ref")
+    got = {(x["lang"], x["metric"], x["variant"]): x["value"] for x in rows}
+    assert got[("*", "bits_per_byte", "micro")] == pytest.approx(40 / (60 * math.log(2)))
+    assert got[("tr", "ppl_ratio", "byte")] == pytest.approx(math.exp(30 / 40) / math.exp(20 / 40))
+    assert got[("*", "ppl_ratio", "token")] == pytest.approx(math.exp(40 / 17) / math.exp(32 / 16))
+    for x in rows:
+        x.update(run_id="r", suite="s", tokenizer="t", model="m", corpus="c", lang=x["lang"])
+    write_part(rows, tmp_path, run_id="r", seq=1)
+    df = load_results(tmp_path)
+    assert set(df["model"]) == {"m"} and len(df) == len(rows)
