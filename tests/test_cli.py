@@ -416,7 +416,7 @@ max_docs_per_lang = 2
 def test_validate_core_suite(core_suite_path, capsys):
     assert main(["validate", str(core_suite_path)]) == EXIT_OK
     out = capsys.readouterr().out
-    assert "OK" in out and "core-v1" in out and "18 tokenizers" in out
+    assert "OK" in out and "core-v1" in out and "19 tokenizers" in out
 
 
 def test_validate_suite_by_name(capsys):

@@ -1,4 +1,4 @@
-"""The default suite end to end (slow): 18 real tokenizers x 40 UDHR languages x every metric.
+"""The default suite end to end (slow): 19 real tokenizers x 40 UDHR languages x every metric.
 
 Checks the shape of the store, the leaderboard, and properties that must hold on real
 tokenizers: byte-level BPEs round-trip exactly, ByT5 has exactly one byte per token, the NSL
@@ -31,10 +31,10 @@ def test_every_tokenizer_language_metric_is_stored(store):
     out, df = store
     suite = load_suite("core-v1")
     langs = suite.corpora["udhr"].langs
-    assert len(suite.suite.tokenizers) == 18 and len(langs) >= 30
+    assert len(suite.suite.tokenizers) == 19 and len(langs) >= 30
     per_lang = df[df["lang"] != "*"]
     cells = per_lang.groupby(["tokenizer", "lang"])["metric"].nunique()
-    assert len(cells) == 18 * len(langs)
+    assert len(cells) == 19 * len(langs)
     assert (cells == len(INTRINSIC)).all()
     assert set(df["tokenizer"]) == set(suite.suite.tokenizers)
     assert df["tokenizer_hash"].str.len().eq(64).all() and df["corpus_hash"].nunique() == 1
@@ -99,5 +99,5 @@ def test_values_match_an_independent_recomputation(store):
 def test_rerun_skips_everything(store, capsys):
     out, df = store
     assert cli.main(["run", "-q", "--no-report", "--results-dir", str(out)]) == 0
-    assert "18 (tokenizer, corpus) already stored and skipped" in capsys.readouterr().out
+    assert "19 (tokenizer, corpus) already stored and skipped" in capsys.readouterr().out
     assert len(load_results(out)) == len(df)

@@ -109,7 +109,7 @@ def test_ppl_ratio():
 
 
 def test_suite_registry_and_rows(tmp_path):
-    from tokbench.lm.cli import load_ppl_suite, score_rows
+    from tokbench.lm.cli import _stored, load_ppl_suite, ratio_rows, score_rows
     from tokbench.lm.models import get_model_spec, load_model_specs
     from tokbench.lm.score import DocScore, Scores
     from tokbench.store import load_results, write_part
@@ -120,13 +120,53 @@ def test_suite_registry_and_rows(tmp_path):
     assert get_model_spec("gemma3-270m").tokenizer == "gemma3"
     s = Scores([DocScore(-10.0, 20, 18, 4, 5), DocScore(-30.0, 40, 30, 6, 12)])
     r = Scores([DocScore(-12.0, 20, 18, 4, 6), DocScore(-20.0, 40, 30, 6, 10)])
-    rows = score_rows(s, ["en", "tr"], r, protocol={"max_length": 8}, reference="ref")
-    got = {(x["lang"], x["metric"], x["variant"]): x["value"] for x in rows}
-    assert got[("*", "bits_per_byte", "micro")] == pytest.approx(40 / (60 * math.log(2)))
-    assert got[("tr", "ppl_ratio", "byte")] == pytest.approx(math.exp(30 / 40) / math.exp(20 / 40))
-    assert got[("*", "ppl_ratio", "token")] == pytest.approx(math.exp(40 / 17) / math.exp(32 / 16))
-    for x in rows:
-        x.update(run_id="r", suite="s", tokenizer="t", model="m", corpus="c", lang=x["lang"])
-    write_part(rows, tmp_path, run_id="r", seq=1)
+    for name, sc in (("cand", s), ("ref", r)):
+        rows = score_rows(sc, ["en", "tr"], protocol={"max_length": 8})
+        for x in rows:
+            x.update(run_id="r", suite="s", tokenizer=f"tok-{name}", model=name, corpus="c", corpus_hash="h",
+                     config_hash=f"c-{name}")
+        write_part(rows, tmp_path, run_id="r", seq=1 if name == "cand" else 2)
     df = load_results(tmp_path)
-    assert set(df["model"]) == {"m"} and len(df) == len(rows)
+    got = {(x.model, x.lang, x.metric): x.value for x in df.itertuples()}
+    assert got[("cand", "*", "bits_per_byte")] == pytest.approx(40 / (60 * math.log(2)))
+    assert got[("cand", "tr", "word_perplexity")] == pytest.approx(math.exp(30 / 6))
+    assert got[("ref", "en", "token_perplexity")] == pytest.approx(math.exp(12 / 6))
+    ratios = ratio_rows(_stored(df, "s", "cand", "h", "c-cand"), _stored(df, "s", "ref", "h", "c-ref"),
+                        reference="ref")
+    rat = {(x["lang"], x["variant"]): x["value"] for x in ratios}
+    assert rat[("tr", "byte")] == pytest.approx(math.exp(30 / 40) / math.exp(20 / 40))
+    assert rat[("*", "token")] == pytest.approx(math.exp(40 / 17) / math.exp(32 / 16))
+    assert rat[("en", "byte")] == pytest.approx(math.exp(10 / 20) / math.exp(12 / 20))
+    assert len(ratios) == 6
+
+
+def test_ratio_rows_refuse_different_text():
+    from tokbench.lm.cli import ratio_rows
+
+    cand = {"en": {"byte_perplexity": (2.0, 100, {}), "token_perplexity": (5.0, 30, {})}}
+    ref = {"en": {"byte_perplexity": (1.5, 101, {}), "token_perplexity": (4.0, 25, {})}}
+    with pytest.raises(ValueError, match="different text"):
+        ratio_rows(cand, ref, reference="ref")
+
+
+def test_perplexity_suite_errors(tmp_path):
+    from tokbench.lm.cli import load_ppl_suite
+    from tokbench.suites import SuiteError
+
+    base = ('[suite]\nname = "x"\nkind = "perplexity"\nmodels = [{models}]\n{extra}\n'
+            '[corpora.u]\nsource = "udhr"\nlangs = ["en"]\n')
+    cases = {
+        "unknown model": (base.format(models='"smolm2-135m"', extra=""), "Did you mean 'smollm2-135m'"),
+        "bad reference": (base.format(models='"smollm2-135m"', extra='reference_model = "gemma3-270m"'),
+                          "reference_model"),
+        "two sources": (base.format(models='"m"', extra='[models.m]\nasset = "a"\npath = "p"\ntokenizer = "gpt2"'),
+                        "exactly one of"),
+        "unlisted": (base.format(models='"smollm2-135m"', extra='[models.m]\npath = "p"\ntokenizer = "gpt2"'),
+                     "not listed"),
+        "typo": (base.format(models='"smollm2-135m"', extra="max_lenght = 3"), "max_lenght"),
+    }
+    for what, (text, msg) in cases.items():
+        f = tmp_path / f"{what.replace(' ', '_')}.toml"
+        f.write_text(text)
+        with pytest.raises(SuiteError, match=msg):
+            load_ppl_suite(str(f))

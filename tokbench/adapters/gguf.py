@@ -138,6 +138,11 @@ def spm_proto_from_gguf(path: Path) -> bytes:
             seen_unknown = True
         else:
             piece.type = typ
+            if typ == pb.ModelProto.SentencePiece.USER_DEFINED and " " in tok:
+                # llama.cpp matches user-defined tokens in the raw text, so Gemma's "  " (two
+                # spaces) matches a run of spaces; sentencepiece matches them after whitespace
+                # became "▁", so the piece is written in that form
+                piece.piece = tok.replace(" ", "\u2581")
     spec = m.trainer_spec
     spec.model_type = pb.TrainerSpec.BPE if kind == "llama" else pb.TrainerSpec.UNIGRAM
     spec.vocab_size = len(tokens)
@@ -146,6 +151,9 @@ def spm_proto_from_gguf(path: Path) -> bytes:
     spec.bos_id = int(meta.get("tokenizer.ggml.bos_token_id", -1))
     spec.eos_id = int(meta.get("tokenizer.ggml.eos_token_id", -1))
     spec.pad_id = int(meta.get("tokenizer.ggml.padding_token_id", -1))
+    # llama.cpp's SPM tokenizer merges over the whole text by piece score, never splitting at
+    # whitespace first, so runs of spaces become "▁▁" pieces (Gemma) and a piece may end in "▁"
+    spec.split_by_whitespace = False
     norm = m.normalizer_spec
     charsmap = meta.get("tokenizer.ggml.precompiled_charsmap")
     if charsmap is not None:
@@ -186,7 +194,7 @@ def hf_bpe_from_gguf(path: Path):
 
 
 # Bump when a conversion changes (regexes, piece types ...) so stale rebuilt files are not reused.
-CONVERTER_VERSION = "2"
+CONVERTER_VERSION = "5"
 
 
 def _digest(path: Path) -> str:

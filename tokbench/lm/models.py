@@ -68,16 +68,47 @@ def resolve_source(spec: ModelSpec) -> tuple[str, str | None, str]:
 
 def load_model(name: str, *, dtype: str = "float32", device: str | None = None):
     """(model, tokenizer, info) for a registry model; GGUF weights are dequantised to ``dtype``."""
+    return load_model_spec(get_model_spec(name), dtype=dtype, device=device)
+
+
+def load_model_spec(spec: ModelSpec, *, dtype: str = "float32", device: str | None = None):
+    """(model, tokenizer, info) for a ModelSpec (registry or suite-defined)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    spec = get_model_spec(name)
+    name = spec.name
     src, gguf, sha = resolve_source(spec)
     kw = {"gguf_file": gguf} if gguf else {}
     tok = AutoTokenizer.from_pretrained(src, **kw)
+    tokenizer_source = "transformers (AutoTokenizer from the model source)"
+    if gguf:
+        tok, tokenizer_source = registry_tokenizer_for(spec, tok)
     model = AutoModelForCausalLM.from_pretrained(src, dtype=getattr(torch, dtype), **kw).eval()
     if device:
         model = model.to(device)
     info = {"model": name, "tokenizer": spec.tokenizer, "source": spec.asset or spec.path or spec.hub_id,
-            "gguf_file": gguf, "weights_sha256": sha, "dtype": dtype}
+            "gguf_file": gguf, "weights_sha256": sha, "dtype": dtype, "tokenizer_source": tokenizer_source}
     return model, tok, info
+
+
+def registry_tokenizer_for(spec: ModelSpec, hf_tok):
+    """For a GGUF model whose registry tokenizer is a `tokenizers` object, score with that object
+    (wrapped for transformers, special tokens from ``hf_tok``), so model rows use exactly the
+    tokenization of the tokenizer rows. transformers' GGUF converter differs from the original
+    SmolLM2 pre-tokenizer on non-digit number characters (tests/test_tokenizers_exact.py);
+    Gemma's SentencePiece vocabulary is left to transformers (identical on the tested text)."""
+    from transformers import PreTrainedTokenizerFast
+
+    from ..registry import RegistryError, get_tokenizer
+
+    try:
+        reg = get_tokenizer(spec.tokenizer)
+    except RegistryError:
+        return hf_tok, "transformers (GGUF converter)"
+    tk = getattr(reg, "tk", None)
+    if tk is None:
+        return hf_tok, "transformers (GGUF converter)"
+    special = {k: getattr(hf_tok, k) for k in ("bos_token", "eos_token", "unk_token", "pad_token")
+               if getattr(hf_tok, k, None) is not None}
+    wrapped = PreTrainedTokenizerFast(tokenizer_object=tk, **special)
+    return wrapped, f"tokbench registry tokenizer {spec.tokenizer!r} (tokenizers object)"

@@ -53,7 +53,20 @@ HEADLINE: tuple[tuple[str, str], ...] = (
     # lexicon metrics (%LANG, %Pure), over distinct token types
     ("lang_token_share", "types"),
     ("pure_token_share", "types"),
+    # model side (perplexity suites, docs/perplexity.md; char-level suites, docs/chartasks.md)
+    ("bits_per_byte", "micro"),
+    ("ppl_ratio", "byte"),
+    ("ppl_ratio", "token"),
+    ("word_perplexity", "micro"),
+    ("char_task_accuracy", "all"),
+    ("char_task_inside_multichar", "count_char"),
+    ("char_task_tokens_per_word", "all"),
 )
+# the joined "models" table: model-side columns, then the model's tokenizer on the default suite
+MODEL_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("bits_per_byte", "micro"), ("ppl_ratio", "byte"), ("ppl_ratio", "token"), ("char_task_accuracy", "all"))
+TOKENIZER_COLUMNS: tuple[tuple[str, str], ...] = (("fertility", "in_context"), ("bytes_per_token", "micro"))
+TOKENIZER_SUITE = "core-v1"
 SORT_KEY = ("fertility", "in_context")          # summary rows ascend by this column
 FERTILITY = ("fertility", "in_context")
 BYTES_PER_TOKEN = ("bytes_per_token", "micro")
@@ -124,6 +137,7 @@ class _Table:
     rows: list[tuple[str, list[_Cell]]]
     provenance: list[tuple[str, str]] = field(default_factory=list)   # (label, markdown-ish text)
     anchor: str = ""
+    row_header: str = "tokenizer"
 
 
 def _fmt(v: Any) -> str:
@@ -508,7 +522,7 @@ def _md_prov(text: str) -> str:
 
 def _md_table(t: _Table) -> list[str]:
     out = [f"### {_md_esc(t.title)}", ""]
-    head = ["tokenizer"]
+    head = [t.row_header]
     for c in t.columns:
         arrow = {True: " ↑", False: " ↓"}.get(c.higher_is_better, "")
         label = f"{c.label}/{c.key[1]}" if isinstance(c.key, tuple) else c.label
@@ -636,7 +650,7 @@ def _best(t: _Table) -> list[set[int]]:
 
 def _html_table(t: _Table, level: int = 3) -> list[str]:
     out = [f'<h{level} id="{_e(t.anchor)}">{_e(t.title)}</h{level}>', '<div class="wrap">',
-           '<table class="sortable"><thead><tr><th>tokenizer</th>']
+           f'<table class="sortable"><thead><tr><th>{_e(t.row_header)}</th>']
     for c in t.columns:
         arrow = {True: " ↑", False: " ↓"}.get(c.higher_is_better, "")
         sub = f"<br><small>{_e(c.sub)}</small>" if c.sub else ""
@@ -773,6 +787,10 @@ def render(df: pd.DataFrame, out_dir: Path, *,
         suites.append({"suite": suite, "summary": summary, "drill": drill, "other": other,
                        "versions": versions, "extra_md": extra_md, "extra_html": extra_html})
 
+    joined = models_table(data, metric_info)
+    if joined is not None:
+        suites.append({"suite": "models", "summary": joined, "drill": {}, "other": [], "versions": [],
+                       "extra_md": [], "extra_html": []})
     legend_metrics = list(dict.fromkeys(m for m, _ in HEADLINE if m in set(shown)))
     legend = _legend_rows(legend_metrics, metric_info)
     md = out_dir / "leaderboard.md"
@@ -780,6 +798,53 @@ def render(df: pd.DataFrame, out_dir: Path, *,
     _write_markdown(md, title, suites, legend, plots_rel)
     _write_html(page, title, suites, legend, plots_rel)
     return {"markdown": md, "html": page, "plots": plots}
+
+
+def models_table(data: pd.DataFrame, metric_info: Mapping[str, Mapping[str, Any]] | None = None
+                 ) -> _Table | None:
+    """One row per model: its model-side headline values (every suite that scored it) beside its
+    tokenizer's values on the default tokenizer suite (the join key is the ``tokenizer``
+    column: a model's rows carry its registry tokenizer). None when no model rows exist."""
+    has_model = data["model"].notna() & (data["model"].astype(str) != "") & (data["model"].astype(str) != "None")
+    mdf = data[has_model]
+    if mdf.empty:
+        return None
+    tdf = data[~has_model & (data["suite"] == TOKENIZER_SUITE)]
+    models = sorted(set(mdf["model"].astype(str)))
+    tok_of = {m: str(mdf[mdf["model"] == m]["tokenizer"].iloc[0]) for m in models}
+    cols, rows = [], []
+    for mv in MODEL_COLUMNS + TOKENIZER_COLUMNS:
+        info = _info(metric_info, *mv)
+        unit = info.get("unit") or ""
+        side = "model" if mv in MODEL_COLUMNS else f"tokenizer, {TOKENIZER_SUITE}"
+        cols.append(_Column(mv, mv[0], f"{mv[1]} ({unit}; {side})" if unit else f"{mv[1]} ({side})",
+                            info.get("higher_is_better")))
+
+    def cell(sel: pd.DataFrame) -> _Cell:
+        star = sel[sel["lang"] == ALL_LANGS]["value"].dropna()
+        if len(star):
+            return _Cell(float(star.mean()), _fmt(float(star.mean())),
+                         f"lang=\"*\" rows of {', '.join(sorted(set(sel['suite'])))}")
+        per = sel[sel["lang"] != ALL_LANGS].groupby(["suite", "corpus", "lang"])["value"].mean().dropna()
+        if len(per):
+            v = float(per.mean())
+            return _Cell(v, _fmt(v) + MEAN_MARK, f"unweighted mean over {len(per)} language(s)")
+        return _Cell(float("nan"), DASH)
+
+    for m in models:
+        cells = []
+        for mv in MODEL_COLUMNS:
+            cells.append(cell(_select(mdf[mdf["model"] == m], mv)))
+        for mv in TOKENIZER_COLUMNS:
+            cells.append(cell(_select(tdf[tdf["tokenizer"] == tok_of[m]], mv)))
+        rows.append((f"{m} [{tok_of[m]}]", cells))
+    rows.sort(key=lambda r: (math.isnan(r[1][0].value), r[1][0].value, r[0]))
+    caption = (f"Model-side values (all-language rows where stored, else the unweighted mean over languages, "
+               f"marked {MEAN_MARK}) beside the model's tokenizer on the {TOKENIZER_SUITE} suite. ppl_ratio is "
+               f"against each suite's reference model. Sorted by bits_per_byte ascending.")
+    used = mdf[[mv in MODEL_COLUMNS for mv in zip(mdf["metric"], mdf["variant"])]]
+    return _Table("models: model-side scores and their tokenizers", caption, cols, rows,
+                  _provenance(used) if len(used) else [], anchor="models-joined", row_header="model [tokenizer]")
 
 
 # --------------------------------------------------------------------------------------
