@@ -226,6 +226,8 @@ def run_perplexity(suite: PplSuite, *, results_dir: Path, device: str | None = N
     from .score import score_documents
 
     log = (lambda *a: None) if quiet else (lambda *a: print("tokbench:", *a, file=sys.stderr))
+    if quiet:
+        _quiet_libraries()
     names = models or suite.suite.models
     ref_name = suite.suite.reference_model
     order = ([ref_name] if ref_name in names else []) + [m for m in names if m != ref_name]
@@ -310,6 +312,22 @@ def run_perplexity(suite: PplSuite, *, results_dir: Path, device: str | None = N
                                                            SCHEMA_VERSION, now_utc()),
                                                results_dir, run_id=run_id, seq=seq))
     return out
+
+
+def _quiet_libraries() -> None:
+    """-q: silence the progress bars of datasets and lm-eval (tqdm reads TQDM_DISABLE) and their info logs."""
+    import logging
+    import os
+
+    os.environ["TQDM_DISABLE"] = "1"
+    for name in ("lm-eval", "lm_eval", "datasets", "transformers"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    try:
+        import datasets
+
+        datasets.disable_progress_bars()
+    except ImportError:
+        pass
 
 
 def _tokenizer_hash(name: str) -> str | None:

@@ -69,6 +69,10 @@ class TokenizerSpec(BaseModel):
         h = hashlib.sha256()
         settings = self.model_dump(include={"backend", "encoding", "pattern", "n_special", "hub_id", "gguf_file", "impl"})
         h.update(json.dumps(settings, sort_keys=True).encode())
+        if self.backend == "gguf":  # the vocabulary is rebuilt from the GGUF: a converter fix is a new tokenizer
+            from ..adapters.gguf import CONVERTER_VERSION
+
+            h.update(f"gguf_converter={CONVERTER_VERSION}".encode())
         for role, asset in sorted(self.files.items()):
             h.update(f"{role}={asset_spec(asset).sha256}".encode())
         for role, path in sorted(self.paths.items()):
