@@ -461,3 +461,36 @@ def test_ls_commands(capsys):
     assert all(name in out for name in METRICS)
     assert main(["ls", "suites"]) == EXIT_OK
     assert "core-v1" in capsys.readouterr().out
+
+
+# --- suite kinds -------------------------------------------------------------------------------------
+def test_suite_kinds_dispatch(tmp_path, capsys):
+    from tokbench.suites import SuiteError, load_suite
+
+    assert main(["validate", "perplexity-v1"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "perplexity suite" in out and "smollm2-135m" in out and "12 languages" in out
+    assert main(["ls", "suites"]) == EXIT_OK
+    listing = capsys.readouterr().out
+    assert "INVALID" not in listing
+    assert "perplexity-v1        perplexity suite" in listing and "core-v1              tokenizer suite" in listing
+    with pytest.raises(SuiteError, match="tokbench run perplexity-v1"):
+        load_suite("perplexity-v1")
+    bad = tmp_path / "bad-kind.toml"
+    bad.write_text('[suite]\nname = "x"\nkind = "perplexitty"\nmodels = ["smollm2-135m"]\n')
+    assert main(["validate", str(bad)]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert "bad-kind.toml" in err and "kind = 'perplexitty'" in err and "perplexity" in err
+    assert main(["run", str(bad), "--results-dir", str(tmp_path / "r")]) == EXIT_BAD_INPUT
+    assert not (tmp_path / "r").exists()
+
+
+def test_model_metrics_are_named_not_computed_by_tokenizer_suites(tmp_path, capsys):
+    suite = tmp_path / "s.toml"
+    suite.write_text('[suite]\nname = "s"\ntokenizers = ["byt5"]\nmetrics = ["bits_per_byte"]\n'
+                     '[corpora.u]\nsource = "udhr"\nlangs = ["en"]\n')
+    assert main(["validate", str(suite)]) == EXIT_BAD_INPUT
+    assert "computed by tokbench perplexity" in capsys.readouterr().err
+    assert main(["ls", "metrics"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "bits_per_byte" in out and "char_task_accuracy" in out and "ppl_ratio" in out
