@@ -8,8 +8,7 @@ model recovers the characters in order, not its formatting (this is recorded her
 docs/chartasks.md; a stricter scorer can compare the un-normalised text). Numbers are
 compared as written after normalisation ("03" != "3"); yes/no answers keep only the word.
 
-The model-side wiring (lm-eval ``generate_until`` tasks) is not done yet; this module is
-the interface it will call.
+The model side (``modelside.py``) scores lm-eval ``generate_until`` answers with ``normalise``.
 """
 from __future__ import annotations
 
