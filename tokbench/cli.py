@@ -187,6 +187,7 @@ SUBCOMMAND_MODULES: list[str] = [
     "tokbench.report.publish",
     "tokbench.gate",
     "tokbench.lm.cli",
+    "tokbench.transplant.cli",
 ]
 
 

@@ -70,7 +70,8 @@ TOKENIZER_SUITE = "core-v1"
 SORT_KEY = ("fertility", "in_context")          # summary rows ascend by this column
 FERTILITY = ("fertility", "in_context")
 BYTES_PER_TOKEN = ("bytes_per_token", "micro")
-MD_DRILLDOWN = (FERTILITY, BYTES_PER_TOKEN)      # per-language tables in the markdown
+MD_DRILLDOWN = (FERTILITY, BYTES_PER_TOKEN, ("ppl_ratio", "byte"), ("ppl_ratio", "token"),
+                ("bits_per_byte", "micro"), ("char_task_accuracy", "all"))   # per-language tables in the markdown
 
 # one leaderboard cell; reruns append rows with the same key and a later created_at
 CELL_KEY = ("suite", "tokenizer", "corpus", "lang", "metric", "variant", "model")
