@@ -16,6 +16,15 @@ import numpy as np
 
 FAIL_MESSAGE = "deliberate test failure inside encode"
 
+# short documents for the tiny models and tokenizers the model-side tests train (test_lm, test_transplant)
+TINY_DOCS = [
+    "The quick brown fox jumps over the lazy dog.",
+    "All human beings are born free and equal in dignity and rights.",
+    "Everyone has the right to life, liberty and security of person.",
+    "Tüm insanlar hür, haysiyet ve haklar bakımından eşit doğarlar.",
+    "No one shall be held in slavery or servitude.",
+]
+
 
 class FailingTokenizer:
     """Satisfies the Tokenizer protocol's shape; every encode raises."""

@@ -8,16 +8,11 @@ import json
 import math
 
 import pytest
+from helpers_tokbench import TINY_DOCS
 
 # The scoring tests need the [lm] extra (torch, transformers, lm-eval); the registry/rows test does not.
 
-DOCS = [
-    "The quick brown fox jumps over the lazy dog.",
-    "All human beings are born free and equal in dignity and rights.",
-    "Everyone has the right to life, liberty and security of person.",
-    "Tüm insanlar hür, haysiyet ve haklar bakımından eşit doğarlar.",
-    "No one shall be held in slavery or servitude.",
-]
+DOCS = TINY_DOCS
 
 
 @pytest.fixture(scope="module")
@@ -170,3 +165,18 @@ def test_perplexity_suite_errors(tmp_path):
         f.write_text(text)
         with pytest.raises(SuiteError, match=msg):
             load_ppl_suite(str(f))
+
+
+def test_a_model_that_cannot_load_is_reported(tmp_path, capsys):
+    pytest.importorskip("torch")
+    pytest.importorskip("lm_eval")
+    from tokbench.cli import main
+
+    suite = tmp_path / "bad-model.toml"
+    suite.write_text('[suite]\nname = "bad"\nkind = "perplexity"\nmodels = ["broken"]\n'
+                     f'[models.broken]\npath = "{tmp_path / "no-such-model"}"\ntokenizer = "gpt2"\n'
+                     '[corpora.u]\nsource = "udhr"\nlangs = ["en"]\nmax_docs_per_lang = 1\n')
+    assert main(["run", str(suite), "--results-dir", str(tmp_path / "r"), "-q", "--no-report"]) == 1
+    err = capsys.readouterr().err
+    assert "model 'broken' could not be loaded" in err
+    assert not list((tmp_path / "r").glob("parts/*.parquet"))

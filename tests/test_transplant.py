@@ -12,14 +12,9 @@ import os
 import re
 
 import pytest
+from helpers_tokbench import TINY_DOCS
 
-DOCS = [
-    "The quick brown fox jumps over the lazy dog.",
-    "All human beings are born free and equal in dignity and rights.",
-    "Everyone has the right to life, liberty and security of person.",
-    "Tüm insanlar hür, haysiyet ve haklar bakımından eşit doğarlar.",
-    "No one shall be held in slavery or servitude.",
-]
+DOCS = TINY_DOCS
 # the user's cache (the slow test uses the real pinned model); the fixtures switch to a temporary one
 _USER_CACHE = os.environ.get("TOKBENCH_CACHE")
 NEW_DOCS = [d.lower() for d in DOCS] + ["Herkes yaşama, özgürlüğe ve kişi güvenliğine hakkı vardır.",

@@ -13,8 +13,8 @@ from .base import Aligned, BaseTokenizer, char_to_byte
 
 
 @functools.lru_cache(maxsize=1)
-def _byte_decoder() -> dict[str, int]:
-    """Inverse of GPT-2's bytes_to_unicode table (printable stand-ins for the 256 bytes)."""
+def bytes_to_unicode() -> dict[int, str]:
+    """GPT-2's printable stand-in character for every byte (the byte-level BPE alphabet)."""
     bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
     cs = bs[:]
     n = 0
@@ -23,7 +23,13 @@ def _byte_decoder() -> dict[str, int]:
             bs.append(b)
             cs.append(256 + n)
             n += 1
-    return {chr(c): b for b, c in zip(bs, cs)}
+    return {b: chr(c) for b, c in zip(bs, cs)}
+
+
+@functools.lru_cache(maxsize=1)
+def _byte_decoder() -> dict[str, int]:
+    """Inverse of ``bytes_to_unicode``."""
+    return {c: b for b, c in bytes_to_unicode().items()}
 
 
 def _is_noop_normalizer(norm) -> bool:

@@ -231,7 +231,7 @@ def run_perplexity(suite: PplSuite, *, results_dir: Path, device: str | None = N
     names = models or suite.suite.models
     ref_name = suite.suite.reference_model
     order = ([ref_name] if ref_name in names else []) + [m for m in names if m != ref_name]
-    run_id, seq, out = new_run_id(), 0, {"parts": [], "scores": {}, "timings": {}, "skipped": []}
+    run_id, seq, out = new_run_id(), 0, {"parts": [], "scores": {}, "timings": {}, "skipped": [], "failed": []}
     p = suite.protocol
     bs = batch_size or p.batch_size
     corpora = {}
@@ -262,8 +262,15 @@ def run_perplexity(suite: PplSuite, *, results_dir: Path, device: str | None = N
         if not todo:
             continue
         t0 = time.time()
-        spec = model_spec(suite, mname)
-        model, tok, info = load_model_spec(spec, dtype=p.dtype, device=device)
+        try:
+            spec = model_spec(suite, mname)
+            model, tok, info = load_model_spec(spec, dtype=p.dtype, device=device)
+        except KeyboardInterrupt:
+            raise
+        except Exception as e:  # one model that cannot be built or loaded is reported; the others still run
+            out["failed"].append((mname, f"{type(e).__name__}: {e}"))
+            print(f"tokbench: error: model {mname!r} could not be loaded: {type(e).__name__}: {e}", file=sys.stderr)
+            continue
         log(f"loaded {mname} in {time.time() - t0:.1f}s")
         for cname in todo:
             corpus = corpora[cname]
@@ -413,7 +420,9 @@ def cmd_perplexity(args) -> int:
         lb = render_leaderboard(Path(args.results_dir))
         if lb:
             print(f"leaderboard: {lb['markdown']} and {lb['html']}")
-    return 0
+    for m, err in out["failed"]:
+        print(f"tokbench: error: model {m!r} failed: {err}", file=sys.stderr)
+    return 1 if out["failed"] else 0
 
 
 def add_parser(subparsers) -> None:

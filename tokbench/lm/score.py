@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 
 LN2 = math.log(2)
 
@@ -94,31 +93,18 @@ def score_documents(model, tokenizer, texts: list[str], *, batch_size: int = 1, 
     ``lm_eval.simple_evaluate(log_samples=True)``; per-document log-likelihoods come from the
     logged samples, and lm-eval's own aggregate ``bits_per_byte`` is kept in the protocol.
     """
-    import tempfile
-
-    import lm_eval
-    from lm_eval.tasks import TaskManager
-
-    from .tasks import write_rolling_task
+    from .tasks import first_response, run_generated_task, write_rolling_task
 
     if not texts:
         raise ValueError("score_documents: no documents to score")
     lm = lm or make_lm(model, tokenizer, batch_size=batch_size, max_length=max_length, device=device)
-    with tempfile.TemporaryDirectory(prefix="tokbench-lm-") as tmp:
-        tdir = task_dir or tmp
-        name = write_rolling_task(Path(tdir), texts, langs, label=label)
-        out = lm_eval.simple_evaluate(model=lm, tasks=[name], task_manager=TaskManager(include_path=str(tdir)),
-                                      log_samples=True, verbosity="ERROR")
-    samples = sorted(out["samples"][name], key=lambda x: x["doc_id"])
-    if [x["doc_id"] for x in samples] != list(range(len(texts))):
+    name, samples, res = run_generated_task(lm, lambda d: write_rolling_task(d, texts, langs, label=label), task_dir)
+    if len(samples) != len(texts):
         raise RuntimeError(f"lm-eval returned {len(samples)} samples for {len(texts)} documents")
     docs = []
     for t, smp in zip(texts, samples, strict=True):
-        ll = smp["filtered_resps"][0]
-        ll = ll[0] if isinstance(ll, (tuple, list)) else ll
-        docs.append(DocScore(ll=float(ll), bytes=len(t.encode("utf-8")), chars=len(t), words=len(t.split()),
-                             tokens=len(tokenizer.encode(t, add_special_tokens=False))))
-    res = out["results"][name]
+        docs.append(DocScore(ll=float(first_response(smp)), bytes=len(t.encode("utf-8")), chars=len(t),
+                             words=len(t.split()), tokens=len(tokenizer.encode(t, add_special_tokens=False))))
     protocol = {"max_length": lm.max_length, "stride": lm.max_length, "rolling": "lm-eval disjoint windows, context_len 1",
                 "bos": f"document encoded without special tokens; first token conditioned on prefix token id "
                        f"{lm.prefix_token_id} (BOS, else EOS)",

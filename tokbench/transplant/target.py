@@ -25,6 +25,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..adapters.hf import bytes_to_unicode  # GPT-2's byte alphabet
+
 # Bump when a conversion changes, so cached conversions and transplants are rebuilt.
 CONVERT_VERSION = "2"
 
@@ -84,20 +86,6 @@ class Target:
 
 # --------------------------------------------------------------------------------------------
 # byte-level helpers
-
-
-@functools.lru_cache(maxsize=1)
-def bytes_to_unicode() -> dict[int, str]:
-    """GPT-2's printable stand-in character for every byte."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return {b: chr(c) for b, c in zip(bs, cs)}
 
 
 @functools.lru_cache(maxsize=1)
