@@ -133,6 +133,15 @@ def test_suite_registry_and_rows(tmp_path):
     assert rat[("*", "token")] == pytest.approx(math.exp(40 / 17) / math.exp(32 / 16))
     assert rat[("en", "byte")] == pytest.approx(math.exp(10 / 20) / math.exp(12 / 20))
     assert len(ratios) == 6
+    # the candidate's tokenizer has no registry fingerprint (stored null, read back as NaN): the
+    # ratio rows still carry the tokenizer name and a null hash, and write
+    cand = _stored(df, "s", "cand", "h", "c-cand")
+    assert cand["_tokenizer"] == "tok-cand" and cand["_tokenizer_hash"] is None
+    for x in ratios:
+        x.update(run_id="r2", suite="s", tokenizer=cand["_tokenizer"], tokenizer_hash=cand["_tokenizer_hash"],
+                 model="cand", corpus="c", corpus_hash="h")
+    write_part(ratios, tmp_path, run_id="r2", seq=1)
+    assert (load_results(tmp_path)["metric"] == "ppl_ratio").sum() == 6
 
 
 def test_ratio_rows_refuse_different_text():

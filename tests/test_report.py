@@ -279,3 +279,28 @@ def test_mixed_sources_and_corpora_are_marked(tmp_path):
     assert head[1:] == ["wiki:de", "flores:en"]
     drill = _md_rows(md, "by language")
     assert drill["a"] == ["–", "1.400"] and drill["b"] == ["1.600", "1.200"]
+
+
+def test_models_table_joins_model_rows_to_their_tokenizer(tmp_path):
+    """The "models" table: one row per model, its model-side values from one suite (perplexity-v1
+    preferred) beside its tokenizer's core-v1 values; a model without tokenizer rows gets dashes."""
+    rows = [_row("gpt2", "*", "fertility", "in_context", 1.5, suite="core-v1"),
+            _row("gpt2", "*", "bytes_per_token", "micro", 4.0, suite="core-v1"),
+            _row("gpt2", "*", "fertility", "in_context", 9.9, suite="other")]   # not the default suite: ignored
+    for suite, bpb in (("perplexity-v1", 0.8), ("transplant-v1", 1.2)):
+        r = _row("gpt2", "*", "bits_per_byte", "micro", bpb, suite=suite)
+        r["model"] = "m1"
+        rows.append(r)
+    for lang, acc in (("en", 0.5), ("tr", 0.25)):   # no "*" row: the mean over languages, marked
+        r = _row("gpt2", lang, "char_task_accuracy", "all", acc, suite="charlevel-v1")
+        r["model"] = "m1"
+        rows.append(r)
+    r = _row("newtok", "*", "bits_per_byte", "micro", 2.0, suite="transplant-v1")
+    r["model"] = "m2"
+    rows.append(r)
+    md = render(pd.DataFrame(rows, columns=list(COLUMNS)), tmp_path)["markdown"].read_text(encoding="utf-8")
+    table = md.split("### models: model-side scores and their tokenizers")[1].split("\n\n_")[0]
+    lines = [ln for ln in table.splitlines() if ln.startswith("| m")]
+    assert lines[0].startswith("| model [tokenizer] |")
+    assert lines[1] == "| m1 [gpt2] | 0.800 | – | – | 0.375† | 1.500 | 4.000 |"
+    assert lines[2] == "| m2 [newtok] | 2.000 | – | – | – | – | – |"

@@ -365,7 +365,8 @@ def _stored(df, suite: str, model: str, corpus_hash: str, config_hash: str) -> d
     out: dict = {"_tokenizer": None, "_tokenizer_hash": None}
     for r in sel.itertuples(index=False):
         out.setdefault(r.lang, {})[r.metric] = (float(r.value), int(r.n), json.loads(r.params))
-        out["_tokenizer"], out["_tokenizer_hash"] = r.tokenizer, r.tokenizer_hash
+        out["_tokenizer"] = r.tokenizer
+        out["_tokenizer_hash"] = r.tokenizer_hash if isinstance(r.tokenizer_hash, str) else None  # null reads as NaN
     return out
 
 

@@ -67,6 +67,8 @@ MODEL_COLUMNS: tuple[tuple[str, str], ...] = (
     ("bits_per_byte", "micro"), ("ppl_ratio", "byte"), ("ppl_ratio", "token"), ("char_task_accuracy", "all"))
 TOKENIZER_COLUMNS: tuple[tuple[str, str], ...] = (("fertility", "in_context"), ("bytes_per_token", "micro"))
 TOKENIZER_SUITE = "core-v1"
+# a model scored by several suites shows, per column, the values of the first of these it is in
+PREFERRED_MODEL_SUITES = ("perplexity-v1", "charlevel-v1")
 SORT_KEY = ("fertility", "in_context")          # summary rows ascend by this column
 FERTILITY = ("fertility", "in_context")
 BYTES_PER_TOKEN = ("bytes_per_token", "micro")
@@ -822,14 +824,19 @@ def models_table(data: pd.DataFrame, metric_info: Mapping[str, Mapping[str, Any]
                             info.get("higher_is_better")))
 
     def cell(sel: pd.DataFrame) -> _Cell:
+        if sel["suite"].nunique() > 1:  # one suite per cell: the preferred one, else the first by name
+            names = sorted(set(sel["suite"]))
+            pick = next((x for x in PREFERRED_MODEL_SUITES if x in names), names[0])
+            sel = sel[sel["suite"] == pick]
         star = sel[sel["lang"] == ALL_LANGS]["value"].dropna()
         if len(star):
             return _Cell(float(star.mean()), _fmt(float(star.mean())),
-                         f"lang=\"*\" rows of {', '.join(sorted(set(sel['suite'])))}")
+                         f"lang=\"*\" row of {', '.join(sorted(set(sel['suite'])))}")
         per = sel[sel["lang"] != ALL_LANGS].groupby(["suite", "corpus", "lang"])["value"].mean().dropna()
         if len(per):
             v = float(per.mean())
-            return _Cell(v, _fmt(v) + MEAN_MARK, f"unweighted mean over {len(per)} language(s)")
+            return _Cell(v, _fmt(v) + MEAN_MARK, f"unweighted mean over {len(per)} language(s) of "
+                         f"{', '.join(sorted(set(sel['suite'])))}")
         return _Cell(float("nan"), DASH)
 
     for m in models:
@@ -841,8 +848,10 @@ def models_table(data: pd.DataFrame, metric_info: Mapping[str, Mapping[str, Any]
         rows.append((f"{m} [{tok_of[m]}]", cells))
     rows.sort(key=lambda r: (math.isnan(r[1][0].value), r[1][0].value, r[0]))
     caption = (f"Model-side values (all-language rows where stored, else the unweighted mean over languages, "
-               f"marked {MEAN_MARK}) beside the model's tokenizer on the {TOKENIZER_SUITE} suite. ppl_ratio is "
-               f"against each suite's reference model. Sorted by bits_per_byte ascending.")
+               f"marked {MEAN_MARK}) beside the model's tokenizer on the {TOKENIZER_SUITE} suite; a model in several "
+               f"suites shows, per column, one suite's values ({', '.join(PREFERRED_MODEL_SUITES)} first, else "
+               f"the first by name; hover for it). ppl_ratio is against that suite's reference model. Sorted by "
+               f"bits_per_byte ascending.")
     used = mdf[[mv in MODEL_COLUMNS for mv in zip(mdf["metric"], mdf["variant"])]]
     return _Table("models: model-side scores and their tokenizers", caption, cols, rows,
                   _provenance(used) if len(used) else [], anchor="models-joined", row_header="model [tokenizer]")
