@@ -53,13 +53,16 @@ def items():
 
 
 def test_oracle_scores_one_and_fewshot_is_disjoint(items):
-    from tokbench.chartasks.modelside import correct_flags, generate_answers
+    from tokbench.chartasks.modelside import accuracy_rows, correct_flags, generate_answers
 
     gold = {it["prompt"]: it["gold"] for it in items}
     lm = _StubLM(lambda ctx: " " + gold[_last_question(ctx)] + ".")
     answers, protocol = generate_answers(lm, items, k=2, seed=3, max_gen_toks=16)
     assert len(answers) == len(items) == len(lm.seen)
     assert all(correct_flags(items, answers))
+    rows = accuracy_rows(items, correct_flags(items, answers), {})
+    assert {(r["lang"], r["variant"]) for r in rows} == {(lang, f) for lang in ("en", "tr") for f in (*FAMILIES, "all")}
+    assert all(r["value"] == 1.0 and r["n"] == (60 if r["variant"] == "all" else 6) for r in rows)
     assert protocol["k_shot"] == 2 and protocol["max_gen_toks"] == 16
     # every input holds exactly 2 solved examples of the same family, none about a test word
     test_words = {(it["lang"], it["word"]) for it in items}
@@ -75,8 +78,13 @@ def test_constant_answers_score_the_chance_rate(items):
     from tokbench.chartasks.modelside import accuracy_rows, correct_flags, generate_answers
 
     for const in ("yes", "0", "1"):
-        answers, _ = generate_answers(_StubLM(lambda ctx, c=const: c), items, k=0, max_gen_toks=16)
-        rows = accuracy_rows(items, correct_flags(items, answers), {})
+        answers, protocol = generate_answers(_StubLM(lambda ctx, c=const: f" {c}\t"), items, k=0, max_gen_toks=16)
+        correct = correct_flags(items, answers)
+        rows = accuracy_rows(items, correct, {}, answers)
+        assert all(json.loads(r["params"])["top_answer"] == const and json.loads(r["params"])["distinct_answers"] == 1
+                   for r in rows if r["variant"] != "all")
+        # lm-eval's own exact_match (case and surrounding whitespace ignored) agrees on these answers
+        assert protocol["lm_eval_exact_match"] == pytest.approx(sum(correct) / len(items))
         got = {(r["lang"], r["variant"]): r["value"] for r in rows}
         for lang in ("en", "tr"):
             for fam in FAMILIES:
@@ -143,11 +151,70 @@ def test_charlevel_suite_validation(tmp_path):
     assert len(s.tokenizer_side.langs) >= 5 and set(s.model_side.langs) == {"en", "tr"}
     assert set(s.model_side.models) == {"smollm2-135m", "gemma3-270m"}
     base = '[suite]\nname = "x"\nkind = "charlevel"\n[model_side]\nmodels = ["smollm2-135m"]\nlangs = ["en"]\n'
-    for extra, msg in (("itemz = 3\n", "itemz"), ('[tokenizer_side]\nlangs = ["xx"]\n', "no word list")):
-        f = tmp_path / "bad.toml"
+    f = tmp_path / "bad.toml"
+    for extra, msg in (("itemz = 3\n", "model_side.itemz"), ('[tokenizer_side]\nlangs = ["xx"]\n', "no word list"),
+                       ('[tokenizer_side]\nlangs = ["en"]\nitems = 0\n', "tokenizer_side.items")):
         f.write_text(base + extra)
-        with pytest.raises(SuiteError, match=msg):
+        with pytest.raises(SuiteError, match=msg) as e:
             load_char_suite(f)
+        assert str(f) in str(e.value)
+    f.write_text(base.replace("smollm2-135m", "smollm2-135"))
+    with pytest.raises(SuiteError, match="smollm2-135m"):  # "did you mean"
+        load_char_suite(f)
+
+
+def test_charlevel_suite_cli(capsys):
+    from tokbench.cli import main
+
+    assert main(["validate", "charlevel-v1"]) == 0
+    assert "charlevel suite" in capsys.readouterr().out
+    assert main(["ls", "suites"]) == 0
+    assert "charlevel-v1" in capsys.readouterr().out
+
+
+def test_a_failing_model_is_reported_and_the_others_run(tmp_path, capsys):
+    from tokbench.chartasks.cli import CharSuite, run_model_side
+    from tokbench.store import load_results
+
+    suite = CharSuite.model_validate({"suite": {"name": "cl-test", "kind": "charlevel"},
+                                      "model_side": {"models": ["smollm2-135m", "gemma3-270m"], "langs": ["en"],
+                                                     "items": 2, "k_shot": 0, "max_gen_toks": 16}})
+
+    def factory(m):
+        if m == "smollm2-135m":
+            raise OSError("no weights here")
+        return _StubLM(lambda ctx: "yes"), {"tokenizer": "gemma3"}
+
+    out = run_model_side(suite, results_dir=tmp_path, lm_factory=factory, log=lambda *a: None)
+    assert out["failed"] == [("smollm2-135m", "OSError: no weights here")]
+    assert "model 'smollm2-135m' failed" in capsys.readouterr().err
+    assert set(load_results(tmp_path)["model"]) == {"gemma3-270m"}
+
+
+def test_generation_lm_uses_the_tokenizers_bos_default():
+    """Generation prompts get a BOS exactly when the tokenizer adds one by default (Gemma yes,
+    SmolLM2 no); tokbench.lm.score.make_lm (perplexity) never adds one."""
+    torch = pytest.importorskip("torch")
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    from tokbench.chartasks.modelside import bos_protocol, make_generation_lm
+
+    vocab = {"<s>": 0, "</s>": 1, **{c: i + 2 for i, c in enumerate("QA: abcdefghijklmnopqrstuvwxyz")}}
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(LlamaConfig(vocab_size=len(vocab), hidden_size=16, intermediate_size=32,
+                                         num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2,
+                                         max_position_embeddings=64, bos_token_id=0, eos_token_id=1)).eval()
+    for adds_bos in (True, False):
+        tk = Tokenizer(models.WordLevel(vocab, unk_token="</s>"))
+        tk.pre_tokenizer = pre_tokenizers.Split("", "isolated")
+        if adds_bos:
+            tk.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", 0)])
+        tok = PreTrainedTokenizerFast(tokenizer_object=tk, bos_token="<s>", eos_token="</s>", pad_token="</s>")
+        lm, bos = make_generation_lm(model, tok, batch_size=1)
+        assert bos == bos_protocol(tok) and ("BOS '<s>'" in bos) == adds_bos
+        ids, _ = lm.tok_batch_encode(["Q: ab"])
+        assert ids[0].tolist() == ([0] if adds_bos else []) + tok.encode("Q: ab", add_special_tokens=False)
 
 
 @pytest.mark.slow

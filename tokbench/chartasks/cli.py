@@ -7,6 +7,7 @@ the sha256 of that language's canonical items jsonl (``generate.to_jsonl``).
 from __future__ import annotations
 
 import argparse
+import gc
 import hashlib
 import importlib.util
 import json
@@ -237,8 +238,9 @@ def run_suite_file(path: Path, args) -> int:
         res = run_model_side(s, results_dir=results_dir, limit=limit, force=getattr(args, "force", False), log=log)
         for (m, lang), acc in sorted(res["accuracy"].items()):
             print(f"{m:16s} {lang}: " + "  ".join(f"{f} {v:.2f}" for f, v in acc.items()))
-        print(f"model side: {len(res['parts'])} part(s), {len(res['skipped'])} model(s) already stored; "
-              f"{time.time() - t1:.1f}s")
+        print(f"model side: {len(res['parts'])} part(s), {len(res['skipped'])} model(s) already stored"
+              + (f", {len(res['failed'])} model(s) failed" if res["failed"] else "") + f"; {time.time() - t1:.1f}s")
+        failed = failed + res["failed"]
     if not getattr(args, "no_report", False):
         from ..runner import render_leaderboard
 
@@ -254,7 +256,9 @@ def run_model_side(s: CharSuite, *, results_dir: Path, limit: int | None = None,
 
     ``lm_factory(model_name) -> (lm, info)`` (info has at least ``tokenizer``, the model's
     registry tokenizer) replaces model loading (tests pass stub LMs);
-    by default the registry model is loaded and wrapped in lm-eval's HFLM."""
+    by default the registry model is loaded and wrapped in lm-eval's HFLM
+    (``modelside.make_generation_lm``). A model that fails to load or run is reported in
+    ``out["failed"]`` and the others still run."""
     from .. import __version__
     from ..registry import get_tokenizer, resolve
     from ..schema import SCHEMA_VERSION
@@ -268,7 +272,7 @@ def run_model_side(s: CharSuite, *, results_dir: Path, limit: int | None = None,
     hashes = {lang: _sha(to_jsonl([it for it in items if it["lang"] == lang])) for lang in ms.langs}
     stored = load_results(results_dir)
     run_id, seq = new_run_id(), 0
-    out = {"parts": [], "skipped": [], "accuracy": {}, "answers": {}}
+    out = {"parts": [], "skipped": [], "failed": [], "accuracy": {}, "answers": {}}
     for mname in ms.models:
         key = {"model": mname, "items": n, "seed": s.suite.seed, "k_shot": ms.k_shot, "max_gen_toks": ms.max_gen_toks,
                "dtype": ms.dtype, "generator_version": GENERATOR_VERSION, "langs": hashes,
@@ -280,17 +284,28 @@ def run_model_side(s: CharSuite, *, results_dir: Path, limit: int | None = None,
             log(f"{mname}: model side already in {results_dir}, skipped (--force to rerun)")
             continue
         t0 = time.time()
-        if lm_factory is None:
-            from ..lm.models import load_model
-            from ..lm.score import make_lm
+        try:
+            if lm_factory is None:
+                from ..lm.models import load_model
 
-            model, hf_tok, info = load_model(mname, dtype=ms.dtype)
-            lm = make_lm(model, hf_tok, batch_size=ms.batch_size)
-        else:
-            lm, info = lm_factory(mname)
-        tok_name = info["tokenizer"]
-        answers, protocol = modelside.generate_answers(lm, items, k=ms.k_shot, seed=s.suite.seed,
-                                                       max_gen_toks=ms.max_gen_toks)
+                model, hf_tok, info = load_model(mname, dtype=ms.dtype)
+                lm, bos = modelside.make_generation_lm(model, hf_tok, batch_size=ms.batch_size)
+                info = {**info, "bos": bos}
+                del model, hf_tok
+            else:
+                lm, info = lm_factory(mname)
+            tok_name = info["tokenizer"]
+            answers, protocol = modelside.generate_answers(lm, items, k=ms.k_shot, seed=s.suite.seed,
+                                                           max_gen_toks=ms.max_gen_toks)
+        except KeyboardInterrupt:
+            raise
+        except Exception as e:  # a model that fails to load or run is reported; the others still run
+            out["failed"].append((mname, f"{type(e).__name__}: {e}"))
+            print(f"tokbench: error: model {mname!r} failed: {type(e).__name__}: {e}", file=sys.stderr)
+            continue
+        finally:
+            lm = None
+            gc.collect()
         correct = modelside.correct_flags(items, answers)
         out["answers"][mname] = answers
         log(f"{mname}: {len(items)} items answered in {time.time() - t0:.1f}s")
@@ -298,8 +313,9 @@ def run_model_side(s: CharSuite, *, results_dir: Path, limit: int | None = None,
         records = analysis.analyse_items(get_tokenizer(tspec), items)
         params = {**protocol, "seed": s.suite.seed, "items_per_family": n, "generator_version": GENERATOR_VERSION,
                   "dtype": ms.dtype, "batch_size": ms.batch_size, "word_analysis": "word encoded alone, no leading "
-                  "space (the prompt shows it in double quotes)", "weights_sha256": info.get("weights_sha256")}
-        rows = modelside.accuracy_rows(items, correct, params) + \
+                  "space (the prompt shows it in double quotes)", "weights_sha256": info.get("weights_sha256"),
+                  "bos": info.get("bos"), "tokenizer_source": info.get("tokenizer_source")}
+        rows = modelside.accuracy_rows(items, correct, params, answers) + \
             modelside.correlation_rows(items, correct, records, params)
         created = now_utc()
         for r in rows:

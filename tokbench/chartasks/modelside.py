@@ -7,6 +7,8 @@ task YAML). Each item's input is ``k`` solved examples of the same (language, fa
 ``"Q: <prompt>\\nA: <gold>\\n\\n"`` each, then ``"Q: <prompt>\\nA:"``; greedy decoding until a
 newline, at most ``max_gen_toks`` tokens. The examples come from a separate seeded stream
 (seed ``FEWSHOT_SEED_OFFSET + seed``) whose words never occur among the test items' words.
+The input is encoded with the tokenizer's own special-token default (``make_generation_lm``):
+Gemma's tokenizer prepends its BOS, SmolLM2's adds nothing.
 """
 from __future__ import annotations
 
@@ -19,9 +21,35 @@ import numpy as np
 from ..lm.tasks import json_task_header
 from .score import chance_rate, normalise
 
-MODELSIDE_VERSION = 1
+MODELSIDE_VERSION = 2  # 2: generation inputs get the tokenizer's default BOS (1: none)
 FEWSHOT_SEED_OFFSET = 1_000_003
 PROPERTIES = ("tokens", "token_len", "pos_in_token", "inside_multichar", "starts_token", "char_split")
+
+
+def make_generation_lm(model, tokenizer, *, batch_size: int = 8, max_length: int = 2048,
+                        device: str | None = None):
+    """lm-eval HFLM around a loaded model for ``generate_until``, and a description of its BOS handling.
+
+    Unlike ``tokbench.lm.score.make_lm`` (perplexity: no special tokens, lm-eval conditions the
+    first token on its prefix token), the prompt is encoded the way the tokenizer encodes text by
+    default (``add_bos_token=None``): a model trained with a BOS at the start of every sequence
+    (Gemma) gets it, a tokenizer that adds none (SmolLM2) adds none.
+    """
+    from lm_eval.models.huggingface import HFLM
+
+    kw = {"device": device} if device else {}
+    lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size, max_length=max_length,
+              add_bos_token=None, **kw)
+    return lm, bos_protocol(tokenizer)
+
+
+def bos_protocol(tokenizer) -> str:
+    """How a transformers tokenizer starts an encoded prompt by default (recorded in params)."""
+    bos = getattr(tokenizer, "bos_token_id", None)
+    ids = tokenizer.encode("Q")
+    if bos is not None and ids and ids[0] == bos:
+        return f"tokenizer default: BOS {tokenizer.bos_token!r} (id {bos}) prepended"
+    return "tokenizer default: no BOS"
 
 
 def fewshot_examples(items: list[dict], k: int, seed: int) -> dict[tuple[str, str], list[dict]]:
@@ -74,6 +102,7 @@ def write_generate_task(out_dir: Path, items: list[dict], inputs: list[str], *, 
         "    higher_is_better: true\n"
         "    ignore_case: true\n"
         "    ignore_punctuation: false\n"
+        "    regexes_to_ignore: [\"^\\\\s+\", \"\\\\s+$\"]\n"
         "metadata:\n"
         "  version: 1.0\n", encoding="utf-8")
     return name
@@ -106,8 +135,14 @@ def correct_flags(items: list[dict], answers: list[str]) -> list[bool]:
             for it, a in zip(items, answers, strict=True)]
 
 
-def accuracy_rows(items: list[dict], correct: list[bool], params: dict) -> list[dict]:
-    """``char_task_accuracy`` per (lang, family) and variant ``all`` per lang."""
+def accuracy_rows(items: list[dict], correct: list[bool], params: dict, answers: list[str] | None = None) -> list[dict]:
+    """``char_task_accuracy`` per (lang, family) and variant ``all`` per lang.
+
+    With ``answers`` (raw, aligned with ``items``) a family row's params also hold the most
+    common normalised answer, its share and the number of distinct answers, which shows when
+    a model answers one thing to every item (e.g. always "yes" on ``contains``)."""
+    from collections import Counter
+
     rows = []
     langs = sorted({it["lang"] for it in items})
     for lang in langs:
@@ -118,6 +153,10 @@ def accuracy_rows(items: list[dict], correct: list[bool], params: dict) -> list[
             acc = sum(correct[i] for i in sel) / len(sel)
             p = {**params, "items": len(sel), "correct": int(sum(correct[i] for i in sel)),
                  "chance_rate": chance_rate(fam) if fam != "all" else None}
+            if answers is not None and fam != "all":
+                counts = Counter(normalise(answers[i], fam, lang) for i in sel)
+                top, c = counts.most_common(1)[0]
+                p.update(top_answer=top, top_answer_share=c / len(sel), distinct_answers=len(counts))
             rows.append({"lang": lang, "metric": "char_task_accuracy", "variant": fam, "value": float(acc),
                          "n": len(sel), "params": json.dumps(p, sort_keys=True, ensure_ascii=False), "note": None})
     return rows
