@@ -190,6 +190,11 @@ def find_suite(name_or_path: str | None) -> Path:
     raise SuiteError(f"no suite named {name_or_path!r} in {suites_dir()} (known: {', '.join(known)}).{hint}")
 
 
+def validation_problems(e: ValidationError) -> str:
+    """A pydantic error as "`table.field`: message; ..." for suite error messages."""
+    return "; ".join(f"`{'.'.join(map(str, err['loc']))}`: {err['msg']}" for err in e.errors())
+
+
 def read_toml(path: Path) -> dict:
     try:
         with open(path, "rb") as fh:
@@ -237,8 +242,7 @@ def load_suite(name_or_path: str | Path | None = None) -> Suite:
     try:
         suite = Suite(**raw, path=str(path))
     except ValidationError as e:
-        problems = "; ".join(f"`{'.'.join(map(str, err['loc']))}`: {err['msg']}" for err in e.errors())
-        raise SuiteError(f"{path}: invalid suite: {problems}") from None
+        raise SuiteError(f"{path}: invalid suite: {validation_problems(e)}") from None
     except TypeError as e:
         raise SuiteError(f"{path}: invalid suite: {e}") from None
     validate(suite)

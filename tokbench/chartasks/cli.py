@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import gc
 import hashlib
-import importlib.util
 import json
 import sys
 import time
@@ -162,14 +161,13 @@ class CharSuite(BaseModel):
 
 
 def load_char_suite(path: Path) -> CharSuite:
-    from ..suites import SuiteError, read_toml
+    from ..suites import SuiteError, read_toml, validation_problems
     from .generate import SCRIPTS
 
     try:
         s = CharSuite.model_validate(read_toml(Path(path)))
     except ValidationError as e:
-        problems = "; ".join(f"`{'.'.join(map(str, err['loc']))}`: {err['msg']}" for err in e.errors())
-        raise SuiteError(f"{path}: invalid charlevel suite: {problems}") from None
+        raise SuiteError(f"{path}: invalid charlevel suite: {validation_problems(e)}") from None
     for side, langs in (("tokenizer_side", s.tokenizer_side and s.tokenizer_side.langs),
                         ("model_side", s.model_side and s.model_side.langs)):
         for lang in langs or []:
@@ -229,10 +227,11 @@ def run_suite_file(path: Path, args) -> int:
                                suite_version=s.suite.version)
         print(f"tokenizer side: {len(parts)} part(s); {time.time() - t0:.1f}s")
     if s.model_side:
-        missing = [m for m in ("torch", "transformers", "lm_eval", "scipy") if importlib.util.find_spec(m) is None]
+        from ..lm import LM_INSTALL_HINT, missing_packages
+
+        missing = missing_packages("scipy")
         if missing:
-            print(f"tokbench: error: the model side needs {', '.join(missing)}: install the [lm] extra "
-                  "(pip install torch==2.13.0 && pip install -e '.[lm]')", file=sys.stderr)
+            print(f"tokbench: error: the model side needs {', '.join(missing)}: {LM_INSTALL_HINT}", file=sys.stderr)
             return 2
         t1 = time.time()
         res = run_model_side(s, results_dir=results_dir, limit=limit, force=getattr(args, "force", False), log=log)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib.util
 import json
 import sys
 import time
@@ -82,29 +81,16 @@ class PplSuite(BaseModel):
     corpora: dict[str, CorpusSpec]
 
 
-def find_suite(name: str) -> Path:
-    p = Path(name)
-    if p.suffix == ".toml" and p.exists():
-        return p
-    from ..suites import suites_dir
-
-    f = suites_dir() / f"{name}.toml"
-    if not f.exists():
-        raise FileNotFoundError(f"no perplexity suite {name!r} ({f} does not exist)")
-    return f
-
-
 def load_ppl_suite(name: str) -> tuple[PplSuite, Path]:
     """Load and check a perplexity suite; errors name the file, the field and the fix."""
-    from ..suites import SuiteError, read_toml
+    from ..suites import SuiteError, find_suite, read_toml, validation_problems
     from .models import ModelError, get_model_spec
 
     path = find_suite(name)
     try:
         suite = PplSuite.model_validate(read_toml(path))
     except ValidationError as e:
-        problems = "; ".join(f"`{'.'.join(map(str, err['loc']))}`: {err['msg']}" for err in e.errors())
-        raise SuiteError(f"{path}: invalid perplexity suite: {problems}") from None
+        raise SuiteError(f"{path}: invalid perplexity suite: {validation_problems(e)}") from None
     for m in suite.suite.models:
         if m in suite.models:
             t = suite.models[m].transplant
@@ -401,10 +387,11 @@ def cmd_perplexity(args) -> int:
     except (SuiteError, FileNotFoundError) as e:
         print(f"tokbench: error: {e}", file=sys.stderr)
         return 2
-    missing = [m for m in ("torch", "transformers", "lm_eval") if importlib.util.find_spec(m) is None]
+    from . import LM_INSTALL_HINT, missing_packages
+
+    missing = missing_packages()
     if missing:
-        print(f"tokbench: error: {path.name} needs {', '.join(missing)}: install the [lm] extra "
-              "(pip install torch==2.13.0 && pip install -e '.[lm]')", file=sys.stderr)
+        print(f"tokbench: error: {path.name} needs {', '.join(missing)}: {LM_INSTALL_HINT}", file=sys.stderr)
         return 2
     t0 = time.time()
     out = run_perplexity(suite, results_dir=Path(args.results_dir), device=args.device, limit_docs=args.limit_docs,
