@@ -136,7 +136,6 @@ max_docs_per_lang = 3
 
 def intrinsic_headline() -> tuple[tuple[str, str], ...]:
     """The leaderboard's headline (metric, variant) columns that an intrinsic-metrics suite fills."""
-    from tokbench.metrics import INTRINSIC
-    from tokbench.report.leaderboard import HEADLINE
+    from tokbench.metrics import default_metrics, headline
 
-    return tuple(mv for mv in HEADLINE if mv[0] in INTRINSIC)
+    return tuple(mv for mv in headline() if mv[0] in default_metrics())

@@ -14,7 +14,7 @@ from helpers_tokbench import small_suite_toml, FAIL_MESSAGE, tree_snapshot
 import tokbench
 from tokbench.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, main
 from tokbench.corpora import load_udhr
-from tokbench.metrics import INTRINSIC, METRICS
+from tokbench.metrics import METRICS, default_metrics
 from tokbench.registry import get_spec, get_tokenizer
 from tokbench.schema import COLUMNS
 from tokbench.store import load_results, part_files
@@ -74,7 +74,7 @@ def test_e2e_parquet_schema_and_provenance(e2e_run):
     assert set(df["corpus_hash"]) == {corpus.hash}
     assert df["created_at"].dt.tz is not None
     # every metric x variant for each language and for all languages together ("*")
-    want = {(name, v) for name in INTRINSIC for v in METRICS[name].variants}  # the default suite's metrics
+    want = {(name, v) for name in default_metrics() for v in METRICS[name].variants}  # the default suite's metrics
     for (tok, lang), sub in df.groupby(["tokenizer", "lang"]):
         assert set(zip(sub["metric"], sub["variant"])) == want, (tok, lang)
         assert len(sub) == len(want)

@@ -11,7 +11,7 @@ import json
 import pytest
 
 from tokbench import cli, load_results
-from tokbench.metrics import INTRINSIC
+from tokbench.metrics import default_metrics
 from tokbench.suites import load_suite
 
 pytestmark = pytest.mark.slow
@@ -35,7 +35,7 @@ def test_every_tokenizer_language_metric_is_stored(store):
     per_lang = df[df["lang"] != "*"]
     cells = per_lang.groupby(["tokenizer", "lang"])["metric"].nunique()
     assert len(cells) == 19 * len(langs)
-    assert (cells == len(INTRINSIC)).all()
+    assert (cells == len(default_metrics())).all()
     assert set(df["tokenizer"]) == set(suite.suite.tokenizers)
     assert df["tokenizer_hash"].str.len().eq(64).all() and df["corpus_hash"].nunique() == 1
     board = out / "leaderboard"

@@ -17,7 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tokbench.metrics import INTRINSIC, METRICS, PARALLEL, get_metric
+from tokbench.metrics import METRICS, default_metrics, get_metric
+
+INTRINSIC = default_metrics()
+PARALLEL = ("premium", "byte_premium", "parity")  # opt-in: suites list them
 from tokbench.metrics.base import Metric, MetricInput, Value, merge_stats
 from tokbench.tokenized import TokenizedCorpus
 
@@ -245,7 +248,7 @@ def test_get_metric_suggests():
         get_metric("fertilty")
     with pytest.raises(ValueError, match="renyi_efficiency"):
         get_metric("renyi")
-    with pytest.raises(ValueError, match="known metrics"):
+    with pytest.raises(ValueError, match="known: fertility, pcw"):
         get_metric("zzzzzzzzzz")
 
 

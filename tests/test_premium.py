@@ -14,7 +14,10 @@ import numpy as np
 import pytest
 
 from tokbench.corpora import load_udhr
-from tokbench.metrics import INTRINSIC, METRICS, PARALLEL, get_metric
+from tokbench.metrics import METRICS, default_metrics, get_metric
+
+INTRINSIC = default_metrics()
+PARALLEL = ("premium", "byte_premium", "parity")  # opt-in: suites list them
 from tokbench.metrics.base import MetricInput, merge_stats
 from tokbench.metrics.premium import gini
 from tokbench.registry import get_tokenizer, resolve
@@ -269,7 +272,7 @@ def test_leaderboard_draws_premium_plots(tmp_path):
     from tokbench.report import render
     from tokbench.report.leaderboard import prepare
     from tokbench.report.premium_plots import premium_matrix
-    from tokbench.runner import metric_info
+    from tokbench.metrics import metric_info
     from tokbench.schema import COLUMNS
 
     rows = []

@@ -35,9 +35,9 @@ def cmd_run(args) -> int:
         if not args.lang:
             _err("--corpus needs --lang CODE (the language of the file's documents)")
             return EXIT_BAD_INPUT
-        from .metrics import INTRINSIC
+        from .metrics import default_metrics, get_metric
 
-        metrics = [m for m in INTRINSIC if m != "nsl" or args.reference]
+        metrics = [m for m in default_metrics() if args.reference or not get_metric(m).needs_reference]
         suite = Suite(suite={"name": "adhoc", "version": "1", "tokenizers": args.tokenizer, "metrics": metrics,
                              "reference_tokenizer": args.reference},
                       corpora={Path(args.corpus).stem: {"source": "file", "path": args.corpus, "lang": args.lang}})
@@ -158,7 +158,7 @@ def cmd_fetch(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .runner import render_leaderboard
+    from .report import render_leaderboard
 
     out = render_leaderboard(Path(args.results_dir))
     if out is None:

@@ -25,9 +25,10 @@ import re
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Literal
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, model_validator
 
 UDHR_ASSET = "udhr"
 
@@ -331,3 +332,50 @@ def doc_stats(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     n_chars = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
     n_bytes = np.fromiter((len(t.encode("utf-8")) for t in texts), dtype=np.int64, count=len(texts))
     return n_bytes, n_chars
+
+
+# --- corpus specs (the `[corpora.NAME]` tables of suites) ------------------------------------------
+class CorpusSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source: Literal["udhr", "file", "hub"]
+    langs: list[str] = []  # udhr / hub: languages to keep (empty = all)
+    unit: Literal["article", "paragraph"] = "article"  # udhr document unit
+    path: str | None = None  # file
+    format: Literal["text", "json", "parquet"] | None = None
+    lang: str | None = None  # file/hub: one language for every document
+    lang_field: str | None = None
+    text_field: str = "text"
+    key_field: str | None = None
+    hub_id: str | None = None
+    config: str | None = None
+    split: str = "test"
+    max_docs_per_lang: int | None = None
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.source == "file" and not self.path:
+            raise ValueError("a `file` corpus needs `path`")
+        if self.source == "hub" and not self.hub_id:
+            raise ValueError("a `hub` corpus needs `hub_id`")
+        return self
+
+
+def load_corpus(name: str, spec: CorpusSpec, *, base_dir: Path | None = None) -> Corpus:
+    """The documents of a suite's ``[corpora.NAME]`` entry (relative paths: from ``base_dir``)."""
+    if spec.source == "udhr":
+        corpus = load_udhr(langs=spec.langs or None, name=name, unit=spec.unit)
+    elif spec.source == "file":
+        path = Path(spec.path)
+        if base_dir is not None and not path.is_absolute() and not path.exists():
+            path = base_dir / path
+        corpus = load_file(path, name=name, lang=spec.lang, lang_field=spec.lang_field,
+                           text_field=spec.text_field, key_field=spec.key_field, fmt=spec.format)
+        if spec.langs:
+            corpus = corpus.select_langs(spec.langs)
+    else:
+        corpus = load_hub(spec.hub_id, name=name, config=spec.config, split=spec.split, text_field=spec.text_field,
+                          lang=spec.lang, lang_field=spec.lang_field, key_field=spec.key_field)
+        if spec.langs:
+            corpus = corpus.select_langs(spec.langs)
+    return corpus.limit_docs(spec.max_docs_per_lang)

@@ -2,7 +2,7 @@
 
 Orchestration only: resolve the two tokenizers (registry names, tokenizer paths, or
 ``run:<run_id>[:<tokenizer>]`` for the tokenizer of a stored run), load the suite's corpora
-(``tokbench.runner.load_corpus``) or one ``--corpus`` file, tokenize with both (through the
+(``tokbench.corpora.load_corpus``) or one ``--corpus`` file, tokenize with both (through the
 tokenization cache), and hand the pairs to :func:`tokbench.report.compare.compare`. For
 failed thresholds it fills in the decoded pieces of the example words, then writes the
 markdown summary.
@@ -123,7 +123,7 @@ def run_gate(baseline: str, candidate: str, *, suite: str | None = None, corpus:
     from .corpora import CorpusError
     from .registry import RegistryError
     from .report.compare import CorpusPair, compare
-    from .runner import load_corpus
+    from .corpora import load_corpus
     from .segment import default_segmenter
     from .suites import CorpusSpec, load_suite
     from .tokenize import tokenize_corpus

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
-from .corpora import Corpus, CorpusError, load_file, load_hub, load_udhr
+from .corpora import load_corpus
 from .metrics import METRICS
 from .metrics.base import MetricInput
 from .schema import ALL_LANGS, SCHEMA_VERSION
@@ -36,25 +36,6 @@ class RunSummary:
     @property
     def ok(self) -> bool:
         return not self.failed
-
-
-def load_corpus(name: str, spec: CorpusSpec, *, base_dir: Path | None = None) -> Corpus:
-    if spec.source == "udhr":
-        corpus = load_udhr(langs=spec.langs or None, name=name, unit=spec.unit)
-    elif spec.source == "file":
-        path = Path(spec.path)
-        if base_dir is not None and not path.is_absolute() and not path.exists():
-            path = base_dir / path
-        corpus = load_file(path, name=name, lang=spec.lang, lang_field=spec.lang_field,
-                           text_field=spec.text_field, key_field=spec.key_field, fmt=spec.format)
-        if spec.langs:
-            corpus = corpus.select_langs(spec.langs)
-    else:
-        corpus = load_hub(spec.hub_id, name=name, config=spec.config, split=spec.split, text_field=spec.text_field,
-                          lang=spec.lang, lang_field=spec.lang_field, key_field=spec.key_field)
-        if spec.langs:
-            corpus = corpus.select_langs(spec.langs)
-    return corpus.limit_docs(spec.max_docs_per_lang)
 
 
 def _finite(x: float) -> float | None:
@@ -185,6 +166,8 @@ def run_suite(suite: Suite, *, results_dir: str | Path = "results", use_cache: b
             _test_pause_after_part()
         bar.close()
     if render:
+        from .report import render_leaderboard
+
         summary.leaderboard = render_leaderboard(results_dir)
     return summary
 
@@ -220,20 +203,3 @@ def _default_seg(lang: str) -> str:
     from .segment import default_segmenter
 
     return default_segmenter(lang)
-
-
-def metric_info() -> dict[str, dict]:
-    """Unit, direction and description of every metric, tokenizer-side and model-side."""
-    from .metrics import MODEL_METRICS
-
-    return {m.name: {"unit": m.unit, "higher_is_better": m.higher_is_better, "description": m.description}
-            for m in (*METRICS.values(), *MODEL_METRICS.values())}
-
-
-def render_leaderboard(results_dir: Path) -> dict | None:
-    from .report import render
-
-    df = load_results(results_dir)
-    if df.empty:
-        return None
-    return render(df, Path(results_dir) / "leaderboard", metric_info=metric_info())

@@ -36,6 +36,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
+from .corpora import CorpusSpec  # noqa: F401  (re-exported: suites name their corpora with it)
+
 DEFAULT_SUITE = "core-v1"
 
 # `[suite] kind`: which runner reads the file. A tokenizer suite (the default) is read here;
@@ -50,32 +52,6 @@ SUITE_KINDS: dict[str, str | None] = {
 
 class SuiteError(ValueError):
     """A suite file is malformed; the message names the file, table and field."""
-
-
-class CorpusSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    source: Literal["udhr", "file", "hub"]
-    langs: list[str] = []  # udhr / hub: languages to keep (empty = all)
-    unit: Literal["article", "paragraph"] = "article"  # udhr document unit
-    path: str | None = None  # file
-    format: Literal["text", "json", "parquet"] | None = None
-    lang: str | None = None  # file/hub: one language for every document
-    lang_field: str | None = None
-    text_field: str = "text"
-    key_field: str | None = None
-    hub_id: str | None = None
-    config: str | None = None
-    split: str = "test"
-    max_docs_per_lang: int | None = None
-
-    @model_validator(mode="after")
-    def _check(self):
-        if self.source == "file" and not self.path:
-            raise ValueError("a `file` corpus needs `path`")
-        if self.source == "hub" and not self.hub_id:
-            raise ValueError("a `hub` corpus needs `hub_id`")
-        return self
 
 
 class SuiteMeta(BaseModel):
@@ -157,9 +133,9 @@ class Suite(BaseModel):
         return self.suite.version
 
     def metric_names(self) -> list[str]:
-        from .metrics import INTRINSIC, get_metric
+        from .metrics import default_metrics, get_metric
 
-        names = self.suite.metrics or list(INTRINSIC)
+        names = self.suite.metrics or list(default_metrics())
         for n in names:
             get_metric(n)  # raises with a did-you-mean
         return names
@@ -275,8 +251,11 @@ def validate(suite: Suite) -> None:
     for lang, seg in suite.segmenters.items():
         if seg not in SEGMENTERS:
             raise SuiteError(f"{where}: [segmenters].{lang} = {seg!r}: choose one of {', '.join(SEGMENTERS)}")
-    if "nsl" in names and not suite.suite.reference_tokenizer:
-        raise SuiteError(f"{where}: metric `nsl` needs `reference_tokenizer` in [suite]")
+    from .metrics import get_metric
+
+    for m in names:
+        if get_metric(m).needs_reference and not suite.suite.reference_tokenizer:
+            raise SuiteError(f"{where}: metric `{m}` needs `reference_tokenizer` in [suite]")
     validate_thresholds(suite.thresholds, names, where=where)
 
 

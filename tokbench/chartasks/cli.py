@@ -241,7 +241,7 @@ def run_suite_file(path: Path, args) -> int:
               + (f", {len(res['failed'])} model(s) failed" if res["failed"] else "") + f"; {time.time() - t1:.1f}s")
         failed = failed + res["failed"]
     if not getattr(args, "no_report", False):
-        from ..runner import render_leaderboard
+        from ..report import render_leaderboard
 
         lb = render_leaderboard(results_dir)
         if lb:

@@ -205,7 +205,7 @@ def run_perplexity(suite: PplSuite, *, results_dir: Path, device: str | None = N
     corpus hash, library versions -> ``config_hash``).
     """
     from .. import __version__
-    from ..runner import load_corpus
+    from ..corpora import load_corpus
     from ..schema import SCHEMA_VERSION
     from ..store import load_results, new_run_id, now_utc, write_part
     from .models import load_model_spec
@@ -403,7 +403,7 @@ def cmd_perplexity(args) -> int:
     print(f"{len(out['parts'])} part(s) written to {args.results_dir}, {len(out['skipped'])} (model, corpus) already "
           f"stored; {time.time() - t0:.1f}s")
     if not args.no_report:
-        from ..runner import render_leaderboard
+        from ..report import render_leaderboard
 
         lb = render_leaderboard(Path(args.results_dir))
         if lb:

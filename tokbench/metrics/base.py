@@ -41,7 +41,61 @@ class MetricInput:
 
 
 @dataclass(frozen=True)
-class Metric:
+class Show:
+    """Display metadata of one variant: the leaderboard, the published site, ``tokbench ls`` and
+    the regression gate read these (``metric_info``), never lists of metric names of their own.
+
+    ``order``: a headline column of the suite summary table, in this global order (None: shown
+    only in the metric legend and the data). ``higher_is_better`` / ``unit``: when the variant
+    differs from its metric (``pcw/strr`` is a share of words kept whole: higher is better).
+    ``drilldown``: a per-language table in the markdown leaderboard. ``models_table``: a column of
+    the joined models table (model-side metrics; tokenizer metrics of the model's tokenizer).
+    """
+
+    order: int | None = None
+    higher_is_better: bool | None | type(Ellipsis) = ...
+    unit: str | None = None
+    drilldown: bool = False
+    models_table: bool = False
+
+
+class Described:
+    """Metadata lookups shared by :class:`Metric` (tokenizer side) and model-side metrics."""
+
+    def show(self, variant: str) -> Show:
+        return self.display.get(variant) or Show()  # type: ignore[attr-defined]
+
+    def direction(self, variant: str | None = None) -> bool | None:
+        """True: higher is better; False: lower is better; None: descriptive (no "best")."""
+        s = self.show(variant) if variant else Show()
+        return self.higher_is_better if s.higher_is_better is ... else s.higher_is_better  # type: ignore
+
+    def unit_of(self, variant: str | None = None) -> str:
+        s = self.show(variant) if variant else Show()
+        return s.unit or self.unit  # type: ignore[attr-defined]
+
+    def info(self) -> dict[str, Any]:
+        """Plain metadata (what the report layer reads): unit, direction, description, variants."""
+        variants = {}
+        for v in self.variants:  # type: ignore[attr-defined]
+            s = self.show(v)
+            variants[v] = {"unit": self.unit_of(v), "higher_is_better": self.direction(v), "order": s.order,
+                           "drilldown": s.drilldown, "models_table": s.models_table}
+        return {"name": self.name, "unit": self.unit, "higher_is_better": self.higher_is_better,  # type: ignore
+                "description": self.description, "variants": variants,  # type: ignore[attr-defined]
+                "version": getattr(self, "version", None), "needs_reference": getattr(self, "needs_reference", False),
+                "computed_by": getattr(self, "computed_by", "a tokenizer suite")}
+
+
+@dataclass(frozen=True)
+class Metric(Described):
+    """A tokenizer-side metric: ``stats`` then ``finalize`` (module docstring).
+
+    ``default``: computed by a tokenizer suite that lists no ``metrics``. ``display``: per-variant
+    :class:`Show` metadata. A plug-in metric is one module holding one ``Metric`` object,
+    registered under the ``tokbench.metrics`` entry-point group (docs/plugins.md).
+    """
+
     name: str
     variants: tuple[str, ...]
     unit: str
@@ -54,6 +108,8 @@ class Metric:
     needs_reference: bool = False
     # where the runner computes it: "lang" (each language) and/or "all" (lang = "*")
     scopes: tuple[str, ...] = ("lang", "all")
+    default: bool = True
+    display: Mapping[str, Show] = field(default_factory=dict)
 
     def compute(self, inp: MetricInput) -> dict[str, Value]:
         params = {**self.default_params, **inp.params}

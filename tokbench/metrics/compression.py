@@ -9,7 +9,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .base import Metric, MetricInput, Stats, Value, ratio
+from .base import Metric, Show, MetricInput, Stats, Value, ratio
 
 
 def _isum(a: np.ndarray) -> int:
@@ -55,6 +55,7 @@ BYTES_PER_TOKEN = Metric(
     version=1,
     stats=_bpt_stats,
     finalize=_bpt_finalize,
+    display={"micro": Show(order=50, drilldown=True, models_table=True)},
 )
 
 CHARS_PER_TOKEN = Metric(
@@ -67,6 +68,7 @@ CHARS_PER_TOKEN = Metric(
     version=1,
     stats=_cpt_stats,
     finalize=_cpt_finalize,
+    display={"micro": Show(order=60)},
 )
 
 
@@ -116,4 +118,5 @@ NSL = Metric(
     stats=_nsl_stats,
     finalize=_nsl_finalize,
     needs_reference=True,
+    display={"micro": Show(order=70)},
 )

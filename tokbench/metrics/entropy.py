@@ -17,7 +17,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .base import Metric, MetricInput, Stats, Value
+from .base import Metric, Show, MetricInput, Stats, Value
 from .vocabulary import token_counts
 
 
@@ -91,6 +91,7 @@ RENYI_EFFICIENCY = Metric(
     stats=_stats,
     finalize=_renyi_finalize,
     default_params={"alpha": 2.5},
+    display={"vocab": Show(order=120)},
 )
 
 SHANNON_EFFICIENCY = Metric(
@@ -103,4 +104,5 @@ SHANNON_EFFICIENCY = Metric(
     version=1,
     stats=_stats,
     finalize=_shannon_finalize,
+    display={"vocab": Show(order=130)},
 )

@@ -23,7 +23,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .base import Metric, MetricInput, Stats, Value, ratio
+from .base import Metric, Show, MetricInput, Stats, Value, ratio
 
 
 def _isum(a: np.ndarray) -> int:
@@ -74,6 +74,7 @@ FERTILITY = Metric(
     version=1,
     stats=_fertility_stats,
     finalize=_fertility_finalize,
+    display={"in_context": Show(order=10, drilldown=True, models_table=True), "isolated": Show(order=20)},
 )
 
 
@@ -104,6 +105,7 @@ PCW = Metric(
     version=1,
     stats=_pcw_stats,
     finalize=_pcw_finalize,
+    display={"micro": Show(order=30), "strr": Show(higher_is_better=True)},
 )
 
 
@@ -131,4 +133,5 @@ CONTINUATION_SHARE = Metric(
     version=1,
     stats=_cont_stats,
     finalize=_cont_finalize,
+    display={"micro": Show(order=40)},
 )

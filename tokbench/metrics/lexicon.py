@@ -30,7 +30,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .base import Metric, MetricInput, Stats, Value, ratio
+from .base import Metric, MetricInput, Show, Stats, Value, ratio
 
 NAN = float("nan")
 
@@ -174,6 +174,8 @@ LANG_TOKEN_SHARE = LexicalMetric(
     finalize=lambda s, p: _finalize(s, p, "words", "word"),
     default_params={"backend": "auto"},
     scopes=("lang",),
+    default=False,
+    display={"types": Show(order=190), "excluded_share": Show(higher_is_better=None)},
 )
 
 PURE_TOKEN_SHARE = LexicalMetric(
@@ -189,4 +191,6 @@ PURE_TOKEN_SHARE = LexicalMetric(
     finalize=lambda s, p: _finalize(s, p, "morphemes", "pure"),
     default_params={"backend": "auto"},
     scopes=("lang",),
+    default=False,
+    display={"types": Show(order=200)},
 )

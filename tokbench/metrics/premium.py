@@ -32,7 +32,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .base import Metric, MetricInput, Stats, Value, ratio
+from .base import Metric, Show, MetricInput, Stats, Value, ratio
 
 DEFAULT_REFERENCE = "en"
 DEFAULT_MAX_UNK = 0.10
@@ -161,6 +161,8 @@ PREMIUM = Metric(
     finalize=_premium_finalize,
     default_params=dict(_DEFAULTS),
     scopes=("lang",),
+    display={"corpus": Show(order=150)},
+    default=False,
 )
 
 BYTE_PREMIUM = Metric(
@@ -175,6 +177,8 @@ BYTE_PREMIUM = Metric(
     finalize=_byte_premium_finalize,
     default_params={"reference_lang": DEFAULT_REFERENCE},
     scopes=("lang",),
+    display={},
+    default=False,
 )
 
 
@@ -271,4 +275,6 @@ PARITY = Metric(
     finalize=_parity_finalize,
     default_params=dict(_DEFAULTS),
     scopes=("all",),
+    display={"mean": Show(order=160), "max": Show(order=170), "gini": Show(order=180)},
+    default=False,
 )

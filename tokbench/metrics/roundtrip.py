@@ -8,7 +8,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .base import Metric, MetricInput, Stats, Value, ratio
+from .base import Metric, Show, MetricInput, Stats, Value, ratio
 
 
 def _stats(inp: MetricInput) -> Stats:
@@ -31,4 +31,5 @@ ROUNDTRIP = Metric(
     version=1,
     stats=_stats,
     finalize=_finalize,
+    display={"micro": Show(order=110)},
 )

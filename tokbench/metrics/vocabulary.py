@@ -11,7 +11,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..tokenized import TokenizedCorpus
-from .base import Metric, MetricInput, Stats, Value, ratio
+from .base import Metric, Show, MetricInput, Stats, Value, ratio
 
 
 def vocab_size(tc: TokenizedCorpus) -> int:
@@ -73,6 +73,7 @@ VOCAB_UTILIZATION = Metric(
     version=1,
     stats=_util_stats,
     finalize=_util_finalize,
+    display={"micro": Show(order=80)},
 )
 
 
@@ -106,6 +107,7 @@ UNK_RATE = Metric(
     version=1,
     stats=_unk_stats,
     finalize=_unk_finalize,
+    display={"micro": Show(order=90)},
 )
 
 
@@ -129,4 +131,5 @@ BYTE_FALLBACK_RATE = Metric(
     version=1,
     stats=_bf_stats,
     finalize=_bf_finalize,
+    display={"micro": Show(order=100)},
 )

@@ -4,3 +4,16 @@ from __future__ import annotations
 from .leaderboard import latest, render
 
 __all__ = ["latest", "render"]
+
+
+def render_leaderboard(results_dir) -> dict | None:
+    """Render ``results_dir/leaderboard`` from the store (None when the store is empty)."""
+    from pathlib import Path
+
+    from ..metrics import metric_info
+    from ..store import load_results
+
+    df = load_results(results_dir)
+    if df.empty:
+        return None
+    return render(df, Path(results_dir) / "leaderboard", metric_info=metric_info())

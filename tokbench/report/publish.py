@@ -82,7 +82,7 @@ def add_parser(subparsers) -> None:
 
 
 def cmd_publish(args) -> int:
-    from ..runner import metric_info
+    from ..metrics import metric_info
     from ..store import load_results
 
     results = Path(args.results_dir)

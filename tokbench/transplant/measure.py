@@ -29,7 +29,7 @@ def measure(model: str, tokenizers: list[str], methods: list[str], langs: list[s
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from ..lm.score import ppl_ratio
-    from ..runner import load_corpus
+    from ..corpora import load_corpus
     from ..suites import CorpusSpec
     from .build import META_FILE, get_source
     from .build import ensure_transplant

@@ -382,7 +382,7 @@ def verification_texts(langs=("en", "tr")) -> tuple[list[str], str]:
     the cache (a transplant never downloads text just to check itself)."""
     texts = list(VERIFY_TEXTS)
     try:
-        from ..runner import load_corpus
+        from ..corpora import load_corpus
         from ..suites import CorpusSpec
 
         if not _udhr_cached():
