@@ -23,7 +23,8 @@ from tokbench.metrics import METRICS, default_metrics
 
 INTRINSIC = default_metrics()
 from tokbench.registry import get_spec, get_tokenizer
-from tokbench.runner import metric_rows, run_suite
+from tokbench.executor import run_suite
+from tokbench.kinds.tokenizer import metric_rows
 from tokbench.suites import Suite, load_suite
 from tokbench.tokenize import corpus_prep, tokenize_corpus
 

@@ -123,28 +123,37 @@ def test_point_biserial_rows_recomputed(items):
         assert 0.0 <= json.loads(r["params"])["p_value"] <= 1.0
 
 
+def run_model_side(suite: dict, *, results_dir, lm_factory):
+    """Run an in-memory charlevel suite through the executor with stub LMs."""
+    from tokbench.executor import execute
+    from tokbench.kinds import RunOptions, get_kind
+
+    kind = get_kind("charlevel")
+    return execute(kind, kind.load("<test>", suite), RunOptions(results_dir=results_dir, progress=False, render=False,
+                                                               extra={"lm_factory": lm_factory}))
+
+
 def test_model_side_rows_in_store(tmp_path):
-    from tokbench.chartasks.cli import CharSuite, run_model_side
     from tokbench.store import load_results
 
-    suite = CharSuite.model_validate({"suite": {"name": "cl-test", "kind": "charlevel", "seed": 1},
-                                      "model_side": {"models": ["smollm2-135m"], "langs": ["en"], "items": 4,
-                                                     "k_shot": 1, "max_gen_toks": 16}})
+    suite = {"suite": {"name": "cl-test", "kind": "charlevel", "seed": 1},
+             "model_side": {"models": ["smollm2-135m"], "langs": ["en"], "items": 4, "k_shot": 1, "max_gen_toks": 16}}
     gold = {it["prompt"]: it["gold"] for it in generate_all(["en"], FAMILIES, 4, seed=1)}
     factory = lambda m: (_StubLM(lambda ctx: gold[_last_question(ctx)]), {"tokenizer": "smollm2"})  # noqa: E731
-    out = run_model_side(suite, results_dir=tmp_path, lm_factory=factory, log=lambda *a: None)
+    out = run_model_side(suite, results_dir=tmp_path, lm_factory=factory)
     df = load_results(tmp_path)
     acc = df[df["metric"] == "char_task_accuracy"]
     assert set(acc["variant"]) == set(FAMILIES) | {"all"} and (acc["value"] == 1.0).all()
     assert set(df["model"]) == {"smollm2-135m"} and set(df["tokenizer"]) == {"smollm2"}
-    assert out["accuracy"][("smollm2-135m", "en")]["all"] == 1.0
+    line = next(x for x in out.lines if x.startswith("smollm2-135m"))
+    assert line.split()[1] == "en:" and line.endswith(" all 1.00")
     # a rerun with the same settings is skipped
-    again = run_model_side(suite, results_dir=tmp_path, lm_factory=factory, log=lambda *a: None)
-    assert again["skipped"] == ["smollm2-135m"] and not again["parts"]
+    again = run_model_side(suite, results_dir=tmp_path, lm_factory=factory)
+    assert again.skipped == ["model 'smollm2-135m' on the char tasks"] and not again.parts
 
 
 def test_charlevel_suite_validation(tmp_path):
-    from tokbench.chartasks.cli import load_char_suite
+    from tokbench.kinds.charlevel import load_char_suite
     from tokbench.suites import SuiteError
 
     s = load_char_suite("suites/charlevel-v1.toml")
@@ -173,21 +182,19 @@ def test_charlevel_suite_cli(capsys):
 
 
 def test_a_failing_model_is_reported_and_the_others_run(tmp_path, capsys):
-    from tokbench.chartasks.cli import CharSuite, run_model_side
     from tokbench.store import load_results
 
-    suite = CharSuite.model_validate({"suite": {"name": "cl-test", "kind": "charlevel"},
-                                      "model_side": {"models": ["smollm2-135m", "gemma3-270m"], "langs": ["en"],
-                                                     "items": 2, "k_shot": 0, "max_gen_toks": 16}})
+    suite = {"suite": {"name": "cl-test", "kind": "charlevel"},
+             "model_side": {"models": ["smollm2-135m", "gemma3-270m"], "langs": ["en"], "items": 2, "k_shot": 0,
+                            "max_gen_toks": 16}}
 
     def factory(m):
         if m == "smollm2-135m":
             raise OSError("no weights here")
         return _StubLM(lambda ctx: "yes"), {"tokenizer": "gemma3"}
 
-    out = run_model_side(suite, results_dir=tmp_path, lm_factory=factory, log=lambda *a: None)
-    assert out["failed"] == [("smollm2-135m", "OSError: no weights here")]
-    assert "model 'smollm2-135m' failed" in capsys.readouterr().err
+    out = run_model_side(suite, results_dir=tmp_path, lm_factory=factory)
+    assert out.failed == [("model 'smollm2-135m' failed on the char tasks", "OSError: no weights here")]
     assert set(load_results(tmp_path)["model"]) == {"gemma3-270m"}
 
 

@@ -14,8 +14,9 @@ from tokbench.corpora import load_udhr
 from tokbench.metrics import METRICS
 from tokbench.metrics.base import MetricInput
 from tokbench.registry import resolve
-from tokbench.report.compare import (Cell, CorpusPair, compare, evaluate_thresholds, judge, resample_indices,
-                                     resample_weights)
+from tokbench.gate.bootstrap import compare, resample_indices, resample_weights
+from tokbench.gate.results import Cell, CorpusPair
+from tokbench.gate.thresholds import evaluate_thresholds, judge
 from tokbench.schema import ALL_LANGS
 from tokbench.suites import SuiteError, Threshold, load_suite
 from tokbench.tokenize import tokenize_corpus
@@ -362,7 +363,8 @@ def test_threshold_validation_errors(tmp_path, extra, metrics, message):
 
 
 def test_relative_delta_and_percentile_edge_cases():
-    from tokbench.report.compare import _ci, _relative
+    from tokbench.gate.bootstrap import _ci
+    from tokbench.gate.results import relative as _relative
 
     assert _relative(np.array([0.0, 1.0, 0.0, 3.0]), np.array([0.0, 0.0, 2.0, 2.0])).tolist() == \
         [0.0, math.inf, -1.0, 0.5]

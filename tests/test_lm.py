@@ -104,12 +104,14 @@ def test_ppl_ratio():
 
 
 def test_suite_registry_and_rows(tmp_path):
-    from tokbench.lm.cli import _stored, load_ppl_suite, ratio_rows, score_rows
+    from tokbench.kinds import load_any
+    from tokbench.kinds.perplexity import ratio_rows, score_rows
+    from tokbench.kinds.perplexity import stored_scores as _stored
     from tokbench.lm.models import get_model_spec, load_model_specs
     from tokbench.lm.score import DocScore, Scores
     from tokbench.store import load_results, write_part
 
-    suite, _ = load_ppl_suite("perplexity-v1")
+    _, suite = load_any("perplexity-v1")
     assert set(suite.suite.models) <= set(load_model_specs())
     assert len(suite.corpora["udhr"].langs) >= 10
     assert get_model_spec("gemma3-270m").tokenizer == "gemma3"
@@ -145,7 +147,7 @@ def test_suite_registry_and_rows(tmp_path):
 
 
 def test_ratio_rows_refuse_different_text():
-    from tokbench.lm.cli import ratio_rows
+    from tokbench.kinds.perplexity import ratio_rows
 
     cand = {"en": {"byte_perplexity": (2.0, 100, {}), "token_perplexity": (5.0, 30, {})}}
     ref = {"en": {"byte_perplexity": (1.5, 101, {}), "token_perplexity": (4.0, 25, {})}}
@@ -154,7 +156,7 @@ def test_ratio_rows_refuse_different_text():
 
 
 def test_perplexity_suite_errors(tmp_path):
-    from tokbench.lm.cli import load_ppl_suite
+    from tokbench.kinds import load_any
     from tokbench.suites import SuiteError
 
     base = ('[suite]\nname = "x"\nkind = "perplexity"\nmodels = [{models}]\n{extra}\n'
@@ -173,7 +175,7 @@ def test_perplexity_suite_errors(tmp_path):
         f = tmp_path / f"{what.replace(' ', '_')}.toml"
         f.write_text(text)
         with pytest.raises(SuiteError, match=msg):
-            load_ppl_suite(str(f))
+            load_any(str(f))
 
 
 def test_a_model_that_cannot_load_is_reported(tmp_path, capsys):

@@ -21,7 +21,7 @@ PARALLEL = ("premium", "byte_premium", "parity")  # opt-in: suites list them
 from tokbench.metrics.base import MetricInput, merge_stats
 from tokbench.metrics.premium import gini
 from tokbench.registry import get_tokenizer, resolve
-from tokbench.runner import metric_rows
+from tokbench.kinds.tokenizer import metric_rows
 from tokbench.schema import ALL_LANGS
 from tokbench.tokenize import tokenize_corpus
 

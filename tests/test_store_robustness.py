@@ -1,7 +1,7 @@
 """The store loses nothing: SIGKILL mid-run and rerun, concurrent writers, corrupt parts and
 validate-store, every schema version, atomic writes. Real processes where it matters.
 
-The runs use ``TOKBENCH_TEST_SLEEP_AFTER_PART`` (tokbench/runner.py) to pause after each part,
+The runs go through tests/pause_after_part.py, which with ``TOKBENCH_TEST_SLEEP_AFTER_PART`` pauses after each part,
 so a kill lands between parts of a run that is still going, and two runs overlap.
 """
 from __future__ import annotations
@@ -61,7 +61,7 @@ def _env(sleep_after_part: float | None = None) -> dict[str, str]:
 
 
 def _run_cmd(suite: Path, results: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "tokbench.cli", "run", str(suite), "--results-dir", str(results), "-q",
+    return [sys.executable, "-m", "pause_after_part", "run", str(suite), "--results-dir", str(results), "-q",
             "--no-report", "--no-cache", *extra]
 
 

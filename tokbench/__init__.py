@@ -10,7 +10,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "get_tokenizer", "load_results", "run_suite"]
+__all__ = ["__version__", "get_tokenizer", "load_results", "run", "run_suite"]
 
 
 def __getattr__(name: str):
@@ -21,6 +21,9 @@ def __getattr__(name: str):
         from .registry import get_tokenizer
         return get_tokenizer
     if name == "run_suite":
-        from .runner import run_suite
+        from .executor import run_suite
         return run_suite
+    if name == "run":
+        from .executor import run
+        return run
     raise AttributeError(f"module 'tokbench' has no attribute {name!r}")

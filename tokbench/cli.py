@@ -17,8 +17,7 @@ def _err(msg: str) -> None:
 
 
 def cmd_run(args) -> int:
-    from .runner import run_suite
-    from .suites import Suite, load_suite
+    from .kinds import RunOptions, load_any
 
     if args.registry:
         from .registry import add_registry_file
@@ -35,61 +34,75 @@ def cmd_run(args) -> int:
         if not args.lang:
             _err("--corpus needs --lang CODE (the language of the file's documents)")
             return EXIT_BAD_INPUT
+        from .kinds import get_kind
         from .metrics import default_metrics, get_metric
+        from .suites import Suite, validate
 
         metrics = [m for m in default_metrics() if args.reference or not get_metric(m).needs_reference]
         suite = Suite(suite={"name": "adhoc", "version": "1", "tokenizers": args.tokenizer, "metrics": metrics,
                              "reference_tokenizer": args.reference},
                       corpora={Path(args.corpus).stem: {"source": "file", "path": args.corpus, "lang": args.lang}})
-        from .suites import validate
-
         validate(suite)
+        kind = get_kind("tokenizer")
     else:
-        from .suites import find_suite, kind_module, suite_kind
+        kind, suite = load_any(args.suite)
+    options = RunOptions(results_dir=Path(args.results_dir), use_cache=not args.no_cache, force=args.force,
+                         progress=not args.quiet, render=not args.no_report, limit_docs=args.limit_docs,
+                         device=args.device, models=args.model, batch_size=args.batch_size, all_docs=args.all_docs,
+                         export_task=args.export_task)
+    return run_and_report(kind, suite, options)
 
-        path = find_suite(args.suite)
-        kind = suite_kind(path)
-        if kind != "tokenizer":
-            return kind_module(kind).run_suite_file(path, args)
-        suite = load_suite(path)
-    summary = run_suite(suite, results_dir=args.results_dir, use_cache=not args.no_cache, force=args.force,
-                        progress=not args.quiet, render=not args.no_report, limit_docs=args.limit_docs)
-    _print_summary(summary, suite.name)
-    for tok, corpus, err in summary.failed:
-        _err(f"tokenizer {tok!r} failed on corpus {corpus!r}: {err}")
+
+def run_and_report(kind, suite, options) -> int:
+    """Execute a suite (any kind), print its summary, failures and leaderboard; the exit code."""
+    import time
+
+    from .executor import ResultsDirError, execute
+
+    t0 = time.time()
+    try:
+        summary = execute(kind, suite, options)
+    except ResultsDirError as e:
+        _err(str(e))
+        return EXIT_BAD_INPUT
+    print(f"run {summary.run_id}: {summary.rows} rows in {len(summary.parts)} part file(s) under "
+          f"{summary.results_dir}; {len(summary.skipped)} {kind.unit_noun} already stored and skipped "
+          f"({summary.units} in {summary.kind} suite {summary.suite}; --force recomputes); {time.time() - t0:.1f}s")
+    for line in summary.lines:
+        print(line)
+    _print_table(summary)
+    if summary.leaderboard:
+        print(f"leaderboard: {summary.leaderboard['markdown']} and {summary.leaderboard['html']}")
+    for what, err in summary.failed:
+        _err(f"{what}: {err}")
     return EXIT_OK if summary.ok else EXIT_FAILED
 
 
-def _print_summary(summary, suite_name: str) -> None:
+def _print_table(summary, columns: int = 5) -> None:
+    """The suite's headline columns (metric metadata order) over all languages, one row per tokenizer."""
     import pandas as pd
 
+    from .metrics import headline
+    from .report import latest
     from .store import load_results
 
-    print(f"run {summary.run_id}: {summary.rows} rows in {len(summary.parts)} part file(s) under "
-          f"{summary.results_dir}; {len(summary.skipped)} (tokenizer, corpus) already stored and skipped")
     df = load_results(summary.results_dir)
     if df.empty:
         return
-    df = df[df["suite"] == suite_name]
-    from .report import latest
-
-    df = latest(df)
-    heads = [("fertility", "in_context"), ("pcw", "micro"), ("bytes_per_token", "micro"), ("roundtrip", "micro"),
-             ("renyi_efficiency", "vocab")]
+    df = latest(df[(df["suite"] == summary.suite) & df["model"].isna()])
+    if df.empty:
+        return
     overall = df[df["lang"] == "*"]
     if overall.empty:
         overall = df.groupby(["tokenizer", "metric", "variant"], as_index=False)["value"].mean()
     table = {}
-    for m, v in heads:
+    for m, v in headline():
         sel = overall[(overall["metric"] == m) & (overall["variant"] == v)]
-        if not sel.empty:
+        if not sel.empty and len(table) < columns:
             table[f"{m}/{v}"] = sel.groupby("tokenizer")["value"].mean()
     if table:
         out = pd.DataFrame(table)
-        sort_col = "fertility/in_context" if "fertility/in_context" in out else out.columns[0]
-        print(out.sort_values(sort_col).round(3).to_string())
-    if summary.leaderboard:
-        print(f"leaderboard: {summary.leaderboard['markdown']} and {summary.leaderboard['html']}")
+        print(out.sort_values(out.columns[0]).round(3).to_string())
 
 
 def cmd_ls(args) -> int:
@@ -107,11 +120,12 @@ def cmd_ls(args) -> int:
             by = f" [computed by {m.computed_by}]" if m.name in MODEL_METRICS else ""
             print(f"{m.name:20s} [{', '.join(m.variants)}] ({m.unit}; {hib}) {m.description}{by}")
     elif what == "suites":
-        from .suites import describe_any_suite, suites_dir
+        from .kinds import describe
+        from .suites import suites_dir
 
         for f in sorted(suites_dir().glob("*.toml")):
             try:
-                print(f"{f.stem:20s} {describe_any_suite(f)}")
+                print(f"{f.stem:20s} {describe(f)}")
             except Exception as e:
                 print(f"{f.stem:20s} INVALID: {e}")
     elif what == "corpora":
@@ -132,9 +146,10 @@ def cmd_ls(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    from .suites import describe_any_suite, find_suite
+    from .kinds import describe
+    from .suites import find_suite
 
-    print(f"{find_suite(args.suite)}: OK -- {describe_any_suite(args.suite)}")
+    print(f"{find_suite(args.suite)}: OK -- {describe(args.suite)}")
     return EXIT_OK
 
 
@@ -180,20 +195,19 @@ def cmd_validate_store(args) -> int:
     return EXIT_OK if not problems or args.quarantine else EXIT_FAILED
 
 
-# Modules that add their own subcommands: each defines ``add_parser(subparsers)``, which
-# registers a parser whose ``func(args) -> int`` is set with ``set_defaults(func=...)``.
-SUBCOMMAND_MODULES: list[str] = [
-    "tokbench.chartasks.cli",
-    "tokbench.report.publish",
-    "tokbench.gate",
-    "tokbench.lm.cli",
-    "tokbench.transplant.cli",
-]
+# Subcommands defined next to what they run: name -> "module:add_parser" (a function that
+# registers its parser on the subparsers, with ``set_defaults(func=...)``); imported lazily.
+from .plugins import Registry  # noqa: E402
+
+SUBCOMMANDS: Registry = Registry("subcommand", group=None)
+SUBCOMMANDS.add("chartasks", "tokbench.chartasks.cli:add_parser")
+SUBCOMMANDS.add("publish", "tokbench.report.publish:add_parser")
+SUBCOMMANDS.add("compare/check", "tokbench.gate.cli:add_parser")
+SUBCOMMANDS.add("perplexity", "tokbench.lm.cli:add_parser")
+SUBCOMMANDS.add("transplant", "tokbench.transplant.cli:add_parser")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    import importlib
-
     from . import __version__
 
     p = argparse.ArgumentParser(prog="tokbench", description="Tokenizer-quality benchmarks with provenance.")
@@ -214,6 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-cache", action="store_true", help="do not read or write the tokenization cache")
     r.add_argument("--no-report", action="store_true", help="do not render the leaderboard afterwards")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    r.add_argument("--device", help="model suites: torch device, e.g. cuda")
+    r.add_argument("--model", action="append", help="model suites: only this model (repeatable)")
+    r.add_argument("--batch-size", type=int, help="model suites: override the suite's batch size")
+    r.add_argument("--all-docs", action="store_true", help="ignore the suite's max_docs_per_lang (GPU scale)")
+    r.add_argument("--export-task", metavar="DIR", help="perplexity suites: keep the generated lm-eval task in DIR")
     r.set_defaults(func=cmd_run)
 
     ls = sub.add_parser("ls", help="list tokenizers, corpora, metrics, suites or assets")
@@ -237,8 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--results-dir", default="results")
     rep.set_defaults(func=cmd_report)
 
-    for module in SUBCOMMAND_MODULES:
-        importlib.import_module(module).add_parser(sub)
+    for name in SUBCOMMANDS.names():
+        SUBCOMMANDS.get(name)(sub)
     return p
 
 

@@ -40,16 +40,6 @@ from .corpora import CorpusSpec  # noqa: F401  (re-exported: suites name their c
 
 DEFAULT_SUITE = "core-v1"
 
-# `[suite] kind`: which runner reads the file. A tokenizer suite (the default) is read here;
-# the others by the module named, which provides `describe_suite(path) -> str` (validates,
-# raises on error) and `run_suite_file(path, args) -> int` (for `tokbench run NAME`).
-SUITE_KINDS: dict[str, str | None] = {
-    "tokenizer": None,
-    "perplexity": "tokbench.lm.cli",
-    "charlevel": "tokbench.chartasks.cli",
-}
-
-
 class SuiteError(ValueError):
     """A suite file is malformed; the message names the file, table and field."""
 
@@ -181,40 +171,17 @@ def read_toml(path: Path) -> dict:
         raise SuiteError(f"{path}: not UTF-8 text: {e}") from None
 
 
-def suite_kind(path: Path) -> str:
-    """The `[suite] kind` of a suite file ("tokenizer" when absent); unknown kinds are an error."""
-    raw = read_toml(path)
+def load_suite(name_or_path: str | Path | None = None) -> Suite:
+    """Load and validate a tokenizer suite (``[suite] kind`` absent or ``"tokenizer"``)."""
+    path = find_suite(str(name_or_path) if name_or_path else None)
+    return parse_suite(path, read_toml(path))
+
+
+def parse_suite(path: Path, raw: dict) -> Suite:
     meta = raw.get("suite")
     kind = meta.get("kind", "tokenizer") if isinstance(meta, dict) else "tokenizer"
-    if kind not in SUITE_KINDS:
-        raise SuiteError(f"{path}: [suite].kind = {kind!r}: choose one of {', '.join(SUITE_KINDS)}")
-    return kind
-
-
-def kind_module(kind: str):
-    import importlib
-
-    return importlib.import_module(SUITE_KINDS[kind])
-
-
-def describe_any_suite(name_or_path: str | Path) -> str:
-    """Validate a suite of any kind and return a one-line description (raises SuiteError)."""
-    path = find_suite(str(name_or_path))
-    kind = suite_kind(path)
     if kind != "tokenizer":
-        return kind_module(kind).describe_suite(path)
-    s = load_suite(path)
-    return (f"tokenizer suite v{s.version}: {len(s.suite.tokenizers)} tokenizers, {len(s.metric_names())} metrics, "
-            f"corpora {', '.join(s.corpora)}. {s.suite.description}")
-
-
-def load_suite(name_or_path: str | Path | None = None) -> Suite:
-    path = find_suite(str(name_or_path) if name_or_path else None)
-    raw = read_toml(path)
-    kind = suite_kind(path)
-    if kind != "tokenizer":
-        raise SuiteError(f"{path}: a {kind} suite, not a tokenizer suite: run it with `tokbench run {path.stem}` "
-                         f"(or `tokbench {'perplexity' if kind == 'perplexity' else 'chartasks --suite'} {path.stem}`)")
+        raise SuiteError(f"{path}: a {kind} suite, not a tokenizer suite: run it with `tokbench run {path.stem if path.parent == suites_dir() else path}`")
     try:
         suite = Suite(**raw, path=str(path))
     except ValidationError as e:

@@ -8,8 +8,12 @@ from __future__ import annotations
 import difflib
 import functools
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+from ..plugins import Registry
 
 MODELS_TOML = Path(__file__).parent / "models.toml"
 
@@ -18,29 +22,111 @@ class ModelError(RuntimeError):
     """Unknown model or a model that cannot be loaded."""
 
 
-@dataclass(frozen=True)
-class ModelSpec:
-    name: str
+class TransplantEntry(BaseModel):
+    """``transplant = {model, tokenizer, method, params}``: `model` with `tokenizer`'s vocabulary
+    (tokbench.transplant, docs/transplant.md), built and cached on first use."""
+    model_config = ConfigDict(extra="forbid")
+    model: str
     tokenizer: str
-    asset: str = ""      # pinned GGUF asset
-    path: str = ""       # local transformers folder
-    gguf_file: str = ""  # GGUF file name inside `path`
-    hub_id: str = ""     # online users only
+    method: str
+    params: dict = {}
+
+
+class ModelSpec(BaseModel):
+    """One causal LM: a ``models.toml`` entry or a suite's ``[models.NAME]`` table (one schema).
+
+    Sources, first given wins (``MODEL_SOURCES``): ``asset`` (a pinned GGUF), ``path`` (a local
+    transformers folder, optionally with ``gguf_file``), ``hub_id`` (online users), or
+    ``transplant`` (built by tokbench.transplant; then ``tokenizer`` defaults to its tokenizer).
+    """
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = ""
+    tokenizer: str = ""
+    asset: str = ""
+    path: str = ""
+    gguf_file: str = ""
+    hub_id: str = ""
     description: str = ""
+    transplant: TransplantEntry | None = None
+
+    @model_validator(mode="after")
+    def _source(self):
+        given = [k for k in MODEL_SOURCES.names() if getattr(self, k, None)]
+        local = [k for k in given if k != "hub_id"]  # hub_id may accompany a local source (online fallback)
+        if not given or len(local) > 1 or (self.transplant and len(given) > 1):
+            raise ValueError(f"give exactly one of {', '.join(MODEL_SOURCES.names())} (hub_id may also be given "
+                             f"beside asset or path, as the source for online users); got {given or 'none'}")
+        if not self.transplant and not self.tokenizer:
+            raise ValueError("`tokenizer` (the registry tokenizer of the model) is required")
+        return self
+
+    @property
+    def source(self) -> str:
+        return next(k for k in MODEL_SOURCES.names() if getattr(self, k, None))
+
+
+# --- model sources: how a spec becomes weights on disk, and what identifies them -------------------
+class _Asset:
+    def resolve(self, spec: ModelSpec) -> tuple[str, str | None, str]:
+        from ..assets import fetch, get_spec
+
+        f = fetch(spec.asset)
+        return str(f.parent), f.name, get_spec(spec.asset).sha256
+
+    def identity(self, spec: ModelSpec) -> dict[str, Any]:
+        from ..assets import get_spec
+
+        return {"asset": spec.asset, "sha256": get_spec(spec.asset).sha256}
+
+
+class _Local:
+    def resolve(self, spec: ModelSpec) -> tuple[str, str | None, str]:
+        return (spec.path or spec.hub_id), (spec.gguf_file or None) if spec.path else None, ""
+
+    def identity(self, spec: ModelSpec) -> dict[str, Any]:
+        return {"path": spec.path, "gguf_file": spec.gguf_file, "hub_id": spec.hub_id}
+
+
+class _Transplant:
+    def resolve(self, spec: ModelSpec) -> tuple[str, str | None, str]:
+        from ..transplant import ensure_transplant
+
+        t = spec.transplant
+        return str(ensure_transplant(t.model, t.tokenizer, t.method, dict(t.params))), None, ""
+
+    def identity(self, spec: ModelSpec) -> dict[str, Any]:
+        from .. import transplant
+
+        return {"transplant": spec.transplant.model_dump(),
+                "transplant_version": getattr(transplant, "TRANSPLANT_VERSION", None)}
+
+
+MODEL_SOURCES: Registry[Any] = Registry("model source", group=None)
+MODEL_SOURCES.add("asset", _Asset())
+MODEL_SOURCES.add("path", _Local())
+MODEL_SOURCES.add("hub_id", _Local())
+MODEL_SOURCES.add("transplant", _Transplant())
+
+
+def parse_model(name: str, entry: Any, *, where: str) -> ModelSpec:
+    """Validate one model table; errors name the file, the entry and the field."""
+    if not isinstance(entry, dict):
+        raise ModelError(f"{where}: model [{name}] must be a table of fields")
+    try:
+        spec = ModelSpec(name=name, **entry)
+    except ValidationError as e:
+        problems = "; ".join(f"`{'.'.join(map(str, err['loc'])) or 'entry'}`: {err['msg']}" for err in e.errors())
+        raise ModelError(f"{where}: model [{name}] is invalid: {problems}") from None
+    if spec.transplant and not spec.tokenizer:
+        spec = spec.model_copy(update={"tokenizer": spec.transplant.tokenizer})
+    return spec
 
 
 @functools.lru_cache(maxsize=None)
 def load_model_specs(path: Path = MODELS_TOML) -> dict[str, ModelSpec]:
     with open(path, "rb") as fh:
         raw = tomllib.load(fh)
-    fields = set(ModelSpec.__dataclass_fields__) - {"name"}
-    out = {}
-    for name, entry in raw.items():
-        unknown = set(entry) - fields
-        if unknown:
-            raise ModelError(f"{path}: model [{name}] has unknown field(s) {sorted(unknown)}")
-        out[name] = ModelSpec(name=name, **entry)
-    return out
+    return {name: parse_model(name, entry, where=str(path)) for name, entry in raw.items()}
 
 
 def get_model_spec(name: str) -> ModelSpec:
@@ -52,18 +138,14 @@ def get_model_spec(name: str) -> ModelSpec:
     return specs[name]
 
 
+def model_identity(spec: ModelSpec) -> dict[str, Any]:
+    """What identifies a model's weights without loading them (part of resume keys)."""
+    return MODEL_SOURCES.get(spec.source).identity(spec)
+
+
 def resolve_source(spec: ModelSpec) -> tuple[str, str | None, str]:
     """(folder or hub id, gguf file name or None, hash of the weights) for from_pretrained."""
-    if spec.asset:
-        from ..assets import fetch, get_spec
-
-        f = fetch(spec.asset)
-        return str(f.parent), f.name, get_spec(spec.asset).sha256
-    if spec.path:
-        return spec.path, spec.gguf_file or None, ""
-    if spec.hub_id:
-        return spec.hub_id, None, ""
-    raise ModelError(f"model {spec.name!r} has no asset, path or hub_id")
+    return MODEL_SOURCES.get(spec.source).resolve(spec)
 
 
 def load_model(name: str, *, dtype: str = "float32", device: str | None = None):
@@ -86,7 +168,7 @@ def load_model_spec(spec: ModelSpec, *, dtype: str = "float32", device: str | No
     model = AutoModelForCausalLM.from_pretrained(src, dtype=getattr(torch, dtype), **kw).eval()
     if device:
         model = model.to(device)
-    info = {"model": name, "tokenizer": spec.tokenizer, "source": spec.asset or spec.path or spec.hub_id,
+    info = {"model": name, "tokenizer": spec.tokenizer, "source": spec.asset or spec.path or spec.hub_id or src,
             "gguf_file": gguf, "weights_sha256": sha, "dtype": dtype, "tokenizer_source": tokenizer_source}
     return model, tok, info
 

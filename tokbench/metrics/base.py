@@ -3,7 +3,7 @@
 A metric is two pure functions:
 
 * ``stats(inp) -> Stats``: sufficient statistics of a TokenizedCorpus (already restricted to
-  one language by the runner). Every value is a float/int or a numpy array, and the stats of
+  one language by the tokenizer suite kind). Every value is a float/int or a numpy array, and the stats of
   two disjoint shards **add up** to the stats of their union (``merge_stats``).
 * ``finalize(stats, params) -> {variant: Value}``: turns sums into the reported numbers
   (ratios last, as HELM's Stat and lm-eval's bits_per_byte do).
@@ -106,10 +106,11 @@ class Metric(Described):
     finalize: Callable[[Stats, Mapping[str, Any]], dict[str, Value]]
     default_params: Mapping[str, Any] = field(default_factory=dict)
     needs_reference: bool = False
-    # where the runner computes it: "lang" (each language) and/or "all" (lang = "*")
+    # where the tokenizer suite kind computes it: "lang" (each language) and/or "all" (lang = "*")
     scopes: tuple[str, ...] = ("lang", "all")
     default: bool = True
     display: Mapping[str, Show] = field(default_factory=dict)
+    word_examples: bool = False  # examples of this metric are words, not documents (the regression gate)
 
     def compute(self, inp: MetricInput) -> dict[str, Value]:
         params = {**self.default_params, **inp.params}

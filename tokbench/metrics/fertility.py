@@ -2,7 +2,7 @@
 
 All three read only the word-alignment columns of a :class:`~tokbench.tokenized.TokenizedCorpus`
 (``n_tokens``, ``n_words``, ``word_ntok``, ``word_iso_ntok``); "word" means the unit of the
-language's declared segmenter, which the runner records as ``params["segmenter"]``.
+language's declared segmenter, which the tokenizer suite kind records as ``params["segmenter"]``.
 
 >>> import numpy as np
 >>> from tokbench.tokenized import TokenizedCorpus
@@ -31,7 +31,7 @@ def _isum(a: np.ndarray) -> int:
 
 
 def word_params(params: Mapping[str, Any]) -> dict[str, Any]:
-    """The run parameters every word-based value records (the segmenter, when the runner gives it)."""
+    """The run parameters every word-based value records (the segmenter, when the tokenizer suite kind gives it)."""
     return {"segmenter": params["segmenter"]} if params.get("segmenter") is not None else {}
 
 
@@ -75,6 +75,7 @@ FERTILITY = Metric(
     stats=_fertility_stats,
     finalize=_fertility_finalize,
     display={"in_context": Show(order=10, drilldown=True, models_table=True), "isolated": Show(order=20)},
+    word_examples=True,
 )
 
 
@@ -106,6 +107,7 @@ PCW = Metric(
     stats=_pcw_stats,
     finalize=_pcw_finalize,
     display={"micro": Show(order=30), "strr": Show(higher_is_better=True)},
+    word_examples=True,
 )
 
 
@@ -134,4 +136,5 @@ CONTINUATION_SHARE = Metric(
     stats=_cont_stats,
     finalize=_cont_finalize,
     display={"micro": Show(order=40)},
+    word_examples=True,
 )

@@ -18,7 +18,7 @@ little when whole words collapse into one UNK token).
 
 The metrics read the scope's documents from ``inp.tc`` (one language for ``premium``, the
 whole corpus for ``parity`` at ``lang = "*"``) and the reference language's documents from
-``inp.context`` (the whole corpus tokenized by the same tokenizer, which the runner passes).
+``inp.context`` (the whole corpus tokenized by the same tokenizer, which the tokenizer suite kind passes).
 Every document of the scope whose ``doc_key`` the reference language also has is one aligned
 pair. The stats are sums over documents of the scope (``parity`` keeps them per language, keys
 ``"tokens|tr"``, ...), so they add up over shards of the scope with the context held fixed.

@@ -3,9 +3,10 @@
 Orchestration only: resolve the two tokenizers (registry names, tokenizer paths, or
 ``run:<run_id>[:<tokenizer>]`` for the tokenizer of a stored run), load the suite's corpora
 (``tokbench.corpora.load_corpus``) or one ``--corpus`` file, tokenize with both (through the
-tokenization cache), and hand the pairs to :func:`tokbench.report.compare.compare`. For
+tokenization cache), and hand the pairs to :func:`tokbench.gate.bootstrap.compare`. For
 failed thresholds it fills in the decoded pieces of the example words, then writes the
-markdown summary.
+markdown summary. Metrics with ``needs_reference`` get the suite's ``reference_tokenizer``
+(left out, with a note, when the suite names none or it fails).
 
 Exit codes (``check``): 0 every threshold passed; 1 a threshold failed; 2 could not run (bad
 input: unknown tokenizer, suite or corpus; a tokenizer that fails to load or encode).
@@ -52,7 +53,7 @@ class Side:
         if self._tok is None:
             if self.spec is None:
                 raise GateError(self.rebuild_error or f"tokenizer {self.label!r} cannot be rebuilt")
-            from .registry import get_tokenizer
+            from ..registry import get_tokenizer
 
             self._tok = get_tokenizer(self.spec)
         return self._tok
@@ -60,7 +61,7 @@ class Side:
 
 def resolve_side(arg: str, *, results_dir: str | Path = "results") -> Side:
     """A registry name or alias, a tokenizer path, or ``run:<run_id>[:<tokenizer>]``."""
-    from .registry import resolve
+    from ..registry import resolve
 
     if not arg.startswith(RUN_PREFIX):
         spec = resolve(arg)  # RegistryError (exit 2) with a did-you-mean
@@ -69,8 +70,8 @@ def resolve_side(arg: str, *, results_dir: str | Path = "results") -> Side:
 
 
 def _resolve_run(arg: str, results_dir: Path) -> Side:
-    from .registry import RegistryError, resolve
-    from .store import load_results
+    from ..registry import RegistryError, resolve
+    from ..store import load_results
 
     rest = arg[len(RUN_PREFIX):]
     run_id, _, tok_name = rest.partition(":")
@@ -119,14 +120,15 @@ def run_gate(baseline: str, candidate: str, *, suite: str | None = None, corpus:
              full_ci: bool = False, examples: int = 5, results_dir: str | Path = "results",
              use_cache: bool = True, progress: bool = False):
     """Compare ``candidate`` against ``baseline`` on a suite's corpora (or one file); returns a
-    :class:`tokbench.report.compare.Comparison` with the suite's thresholds evaluated."""
-    from .corpora import CorpusError
-    from .registry import RegistryError
-    from .report.compare import CorpusPair, compare
-    from .corpora import load_corpus
-    from .segment import default_segmenter
-    from .suites import CorpusSpec, load_suite
-    from .tokenize import tokenize_corpus
+    :class:`tokbench.gate.bootstrap.Comparison` with the suite's thresholds evaluated."""
+    from ..corpora import CorpusError, load_corpus
+    from ..metrics import get_metric
+    from ..registry import RegistryError
+    from ..segment import default_segmenter
+    from ..suites import CorpusSpec, load_suite
+    from ..tokenize import tokenize_corpus
+    from .bootstrap import compare
+    from .results import CorpusPair
 
     if resamples < 1:
         raise GateError("--resamples must be at least 1")
@@ -147,12 +149,20 @@ def run_gate(baseline: str, candidate: str, *, suite: str | None = None, corpus:
     notes: list[str] = []
     ref_name = s.suite.reference_tokenizer
     ref_side = None
-    if "nsl" in metrics:
+    ref_metrics = [m for m in metrics if get_metric(m).needs_reference]
+
+    def drop_ref_metrics(why: str) -> None:
+        nonlocal metrics
+        dropped = [m for m in metrics if m in ref_metrics]
+        if dropped:
+            metrics = [m for m in metrics if m not in ref_metrics]
+            notes.append(f"{', '.join(dropped)} left out: {why}")
+
+    if ref_metrics:
         if ref_name:
             ref_side = resolve_side(ref_name, results_dir=results_dir)
         else:
-            metrics = [m for m in metrics if m != "nsl"]
-            notes.append("nsl left out: the suite names no reference_tokenizer")
+            drop_ref_metrics("the suite names no reference_tokenizer")
     corpora = [(name, load_corpus(name, spec, base_dir=base_dir).limit_docs(limit_docs))
                for name, spec in specs.items()]
 
@@ -181,7 +191,7 @@ def run_gate(baseline: str, candidate: str, *, suite: str | None = None, corpus:
         tc_b = tokenize(b_side, corp, segs)
         tc_c = tc_b if c_side.hash == b_side.hash else tokenize(c_side, corp, segs)
         tc_r = None
-        if ref_side is not None and "nsl" in metrics:
+        if ref_side is not None and any(m in ref_metrics for m in metrics):
             if ref_side.hash == b_side.hash:
                 tc_r = tc_b
             elif ref_side.hash == c_side.hash:
@@ -190,8 +200,7 @@ def run_gate(baseline: str, candidate: str, *, suite: str | None = None, corpus:
                 try:
                     tc_r = tokenize(ref_side, corp, segs)
                 except GateError as e:
-                    metrics = [m for m in metrics if m != "nsl"]
-                    notes.append(f"nsl left out: the reference tokenizer failed ({e})")
+                    drop_ref_metrics(f"the reference tokenizer failed ({e})")
         pairs.append(CorpusPair(name=name, baseline=tc_b, candidate=tc_c, texts=corp.text, reference=tc_r,
                                 segmenters=segs))
         corpora_meta[name] = {"langs": len(corp.langs), "docs": len(corp), "hash": corp.hash,
@@ -199,7 +208,7 @@ def run_gate(baseline: str, candidate: str, *, suite: str | None = None, corpus:
     meta = {"suite": s.name, "suite_version": s.version, "suite_path": s.path,
             "baseline_hash": b_side.hash, "candidate_hash": c_side.hash,
             "baseline_run": b_side.run_id, "candidate_run": c_side.run_id,
-            "reference": ref_name if "nsl" in metrics else None, "corpora": corpora_meta}
+            "reference": ref_name if any(m in ref_metrics for m in metrics) else None, "corpora": corpora_meta}
     result = compare(pairs, metrics=metrics, metric_params=s.metric_params, thresholds=s.thresholds,
                      resamples=resamples, seed=seed, full_ci=full_ci, baseline=b_side.label,
                      candidate=c_side.label, reference_name=ref_name, examples=examples, meta=meta)
@@ -294,10 +303,10 @@ def _write_outputs(result, args, mode: str) -> None:
 
 
 def _cmd(args, mode: str) -> int:
-    from .assets import AssetError
-    from .corpora import CorpusError
-    from .registry import RegistryError, add_registry_file
-    from .suites import SuiteError
+    from ..assets import AssetError
+    from ..corpora import CorpusError
+    from ..registry import RegistryError, add_registry_file
+    from ..suites import SuiteError
 
     try:
         for f in args.registry or []:
