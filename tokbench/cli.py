@@ -205,6 +205,7 @@ SUBCOMMANDS.add("publish", "tokbench.report.publish:add_parser")
 SUBCOMMANDS.add("compare/check", "tokbench.gate.cli:add_parser")
 SUBCOMMANDS.add("perplexity", "tokbench.lm.cli:add_parser")
 SUBCOMMANDS.add("transplant", "tokbench.transplant.cli:add_parser")
+SUBCOMMANDS.add("reproduce", "tokbench.reproduce:add_parser")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -288,10 +288,6 @@ def completed_keys(df: pd.DataFrame) -> set[tuple]:
     return set(map(tuple, df[cols].dropna().astype(str).drop_duplicates().itertuples(index=False)))
 
 
-def schema_version() -> int:
-    return SCHEMA_VERSION
-
-
 REQUIRED = ("suite", "tokenizer", "tokenizer_hash", "corpus", "corpus_hash", "lang", "metric", "variant", "value")
 QUARANTINE = "quarantine"
 

@@ -8,10 +8,76 @@ byte lengths; backends with native offsets override it.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
-from typing import Protocol, Sequence, runtime_checkable
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence, runtime_checkable
 
 import numpy as np
+
+
+def _resolve(ref: str | Callable) -> Callable:
+    """A callable, or the object a ``"package.module:attr"`` string names (imported now)."""
+    if callable(ref):
+        return ref
+    from ..plugins import load_object
+
+    return load_object(ref)
+
+
+@dataclass(frozen=True)
+class Backend:
+    """What tokbench knows about one tokenizer backend (``backend = "..."`` in a registry entry).
+
+    Each adapter module declares its records at module level; :data:`tokbench.adapters.BACKENDS`
+    lists them by lazy reference, and a plug-in package adds its own through the
+    ``tokbench.backends`` entry-point group (the entry point's object is a ``Backend``).
+
+    * ``builder``: ``"module:function"`` (imported on first build) or the function itself; it is
+      called as ``builder(name=..., files={role: Path}, **spec_fields, **fixed_kwargs)`` and
+      returns a :class:`Tokenizer`. A registry entry's ``impl`` overrides it.
+    * ``default_role``: the file role of the ``path = "..."`` shorthand of a registry entry.
+    * ``suffixes``: file suffixes (lower case, with the dot) that a tokenizer path given on the
+      command line maps to this backend; ``"/"`` claims directories.
+    * ``spec_fields``: the :class:`~tokbench.registry.TokenizerSpec` fields passed to the builder
+      as keyword arguments (tiktoken: ``encoding``, ``pattern``, ``n_special``).
+    * ``fixed_kwargs``: constant keyword arguments for the builder (tekken: ``tekken=True``).
+    * ``fingerprint_extra``: ``(spec) -> iterable of str`` (or its ``"module:attr"``), extra
+      strings hashed into the tokenizer fingerprint (gguf: the converter version, so that a
+      converter fix is a new tokenizer).
+    * ``hf_export``: how ``tokbench transplant`` turns this backend's tokenizer into a Hugging
+      Face fast tokenizer: ``"tiktoken"`` (rebuilt from the ranks), ``"transformers"`` (the
+      fast tokenizer's own), ``"gguf"`` (the adapter's ``tk``, special roles from the GGUF
+      metadata), ``""`` (the adapter's ``tk`` if it is a ``tokenizers.Tokenizer``).
+    """
+
+    name: str
+    builder: str | Callable
+    default_role: str = "file"
+    suffixes: tuple[str, ...] = ()
+    spec_fields: tuple[str, ...] = ()
+    fixed_kwargs: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    fingerprint_extra: str | Callable[[Any], Iterable[str]] | None = None
+    hf_export: str = ""
+    description: str = ""
+
+    @property
+    def handles_dirs(self) -> bool:
+        return "/" in self.suffixes
+
+    def build_function(self) -> Callable[..., Tokenizer]:
+        return _resolve(self.builder)
+
+    def builder_kwargs(self, spec: Any) -> dict[str, Any]:
+        """The keyword arguments this backend's builder takes from ``spec`` (besides name, files)."""
+        missing = [f for f in self.spec_fields if not hasattr(spec, f)]
+        if missing:
+            raise ValueError(f"tokenizer backend {self.name!r} asks for spec fields {missing}, which a tokenizer "
+                             "entry does not have")
+        return {**{f: getattr(spec, f) for f in self.spec_fields}, **self.fixed_kwargs}
+
+    def fingerprint_strings(self, spec: Any) -> list[str]:
+        if self.fingerprint_extra is None:
+            return []
+        return [str(s) for s in _resolve(self.fingerprint_extra)(spec)]
 
 
 @dataclass

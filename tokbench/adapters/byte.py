@@ -9,7 +9,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .base import Aligned, BaseTokenizer, utf8_len
+from .base import Aligned, Backend, BaseTokenizer, utf8_len
 
 
 class ByteTokenizer(BaseTokenizer):
@@ -49,3 +49,7 @@ class ByteTokenizer(BaseTokenizer):
 
 def build(*, name: str, **_: object) -> ByteTokenizer:
     return ByteTokenizer(name=name)
+
+
+BYTE = Backend("byte", "tokbench.adapters.byte:build",
+               description="ByT5-style UTF-8 byte tokenizer (no files)")

@@ -17,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..assets import derived_path, sha256_file
+from .base import Backend
 
 _GPT2_RX = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 _LLAMA3_RX = (r"""(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}"""
@@ -243,3 +244,13 @@ def build(*, name: str, files: dict[str, Path], **_: object):
             tmp.replace(bpe_out)
         return HFJsonTokenizer(name=name, tokenizer_file=bpe_out)
     raise ValueError(f"tokenizer {name!r}: GGUF vocabulary type {kind!r} is not supported (llama, t5, gpt2 are)")
+
+
+def fingerprint_extra(spec) -> list[str]:
+    """The vocabulary is rebuilt from the GGUF: a converter fix is a new tokenizer."""
+    return [f"gguf_converter={CONVERTER_VERSION}"]
+
+
+GGUF = Backend("gguf", "tokbench.adapters.gguf:build", default_role="gguf", suffixes=(".gguf",),
+               fingerprint_extra=fingerprint_extra, hf_export="gguf",
+               description="the vocabulary of a GGUF file, rebuilt for sentencepiece or tokenizers")

@@ -9,7 +9,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .base import Aligned, BaseTokenizer, char_to_byte
+from .base import Aligned, Backend, BaseTokenizer, char_to_byte
 
 
 @functools.lru_cache(maxsize=1)
@@ -189,3 +189,10 @@ def build_transformers(*, name: str, files: dict[str, Path], hub_id: str | None 
     if not target:
         raise ValueError(f"tokenizer {name!r}: the transformers backend needs a `path` (directory) or `hub_id`")
     return TransformersTokenizer(name=name, path_or_id=target, gguf_file=gguf_file)
+
+
+HF_JSON = Backend("hf_json", "tokbench.adapters.hf:build_json", default_role="tokenizer", suffixes=(".json",),
+                  description="a Hugging Face tokenizer.json file (tokenizers)")
+TRANSFORMERS = Backend("transformers", "tokbench.adapters.hf:build_transformers", default_role="dir", suffixes=("/",),
+                       spec_fields=("hub_id", "gguf_file"), hf_export="transformers",
+                       description="a transformers tokenizer directory or hub id (AutoTokenizer)")

@@ -8,7 +8,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .base import BaseTokenizer, char_to_byte, concat
+from .base import Backend, BaseTokenizer, char_to_byte, concat
 
 MARKER = "\u2581"  # ▁, SentencePiece's whitespace symbol
 
@@ -145,3 +145,7 @@ class SentencePieceTokenizer(BaseTokenizer):
 
 def build(*, name: str, files: dict[str, Path], **_: object) -> SentencePieceTokenizer:
     return SentencePieceTokenizer(name=name, model_file=files["model"])
+
+
+SENTENCEPIECE = Backend("sentencepiece", "tokbench.adapters.spm:build", default_role="model", suffixes=(".model",),
+                        description="a SentencePiece .model file (sentencepiece)")

@@ -16,7 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .base import BaseTokenizer, concat
+from .base import Backend, BaseTokenizer, concat
 
 # tiktoken_ext.openai_public downloads these URLs; tiktoken caches each under sha1(url).
 _OPENAI_URLS = {
@@ -201,3 +201,11 @@ def build(*, name: str, files: dict[str, Path], encoding: str | None = None, pat
         raise ValueError(f"tokenizer {name!r}: a tiktoken-format vocabulary needs `pattern` (its pre-tokenizer regex)")
     enc = tiktoken.Encoding(name=name, pat_str=pattern, mergeable_ranks=load_ranks(ranks_file), special_tokens={})
     return TiktokenTokenizer(name=name, encoding=enc, n_special=n_special)
+
+
+TIKTOKEN = Backend("tiktoken", "tokbench.adapters.tiktoken_adapter:build", default_role="ranks",
+                   spec_fields=("encoding", "pattern", "n_special"), hf_export="tiktoken",
+                   description="tiktoken-format BPE ranks (OpenAI encodings, Llama 3, Qwen ...)")
+TEKKEN = Backend("tekken", "tokbench.adapters.tiktoken_adapter:build", default_role="ranks",
+                 fixed_kwargs={"tekken": True}, hf_export="tiktoken",
+                 description="Mistral Tekken tekken.json, run by tiktoken")

@@ -25,7 +25,6 @@ import regex
 
 FAMILIES = ("count_char", "count_unique", "first_index", "last_index", "spell", "contains",
             "insert", "delete", "substitute", "swap")
-CHARBENCH = FAMILIES[:4]
 CUTE = FAMILIES[4:]
 
 SCRIPTS = {"en": "Latin", "tr": "Latin", "de": "Latin", "fr": "Latin", "es": "Latin", "ru": "Cyrillic"}

@@ -17,6 +17,11 @@ a *spec* string, components joined with ``+`` (see :func:`get_backend`):
 ``PATH`` / ``file:PATH``  a root/affix list: one item per line, ``-ler`` a suffix, ``ler-`` a
                     prefix, ``-ler-`` an infix, anything else a root; ``#`` starts a comment
 
+Components come from :data:`LINGUISTIC`, a registry of factories ``(lang, arg, min_zipf) ->
+backend`` (``name:ARG`` passes ``arg="ARG"``, a bare ``name`` passes ``None``); a plug-in adds
+one through the ``tokbench.linguistic`` entry-point group. A spec part that names no factory
+and is an existing file is a root/affix list.
+
 ``is_word`` is true when any component with a lexicon accepts the string, ``is_morpheme``
 when any component with morphology does. Heavy libraries are imported lazily and each
 backend is built once per process (:func:`get_backend` is cached).
@@ -26,11 +31,13 @@ from __future__ import annotations
 import functools
 import unicodedata
 from pathlib import Path
-from typing import Any, Mapping, Protocol, runtime_checkable
+from typing import Any, Callable, Mapping, Protocol, runtime_checkable
+
+from ..plugins import GROUPS, PluginError, Registry, UnknownName
 
 __all__ = ["LinguisticBackend", "Backend", "BackendUnavailable", "normalize_token", "lower",
            "is_excluded", "get_backend", "default_spec", "resolve_spec", "TURKIC_CASING",
-           "DEFAULT_MIN_ZIPF"]
+           "DEFAULT_MIN_ZIPF", "LINGUISTIC"]
 
 DEFAULT_MIN_ZIPF = 3.0
 # languages with the dotted/dotless i casing rules (I -> ı, İ -> i)
@@ -213,26 +220,80 @@ def _get_backend(spec: str, lang: str, min_zipf: float) -> Backend:
     return Backend(spec, lang, components, {"min_zipf": min_zipf})
 
 
+# --- the component registry ----------------------------------------------------------------------
+# name -> factory(lang, arg, min_zipf) -> LinguisticBackend; "name:ARG" passes arg="ARG", a bare
+# name arg=None. A factory raises BackendUnavailable with a readable reason.
+def _no_arg(name: str, arg: str | None) -> None:
+    if arg is not None:
+        raise BackendUnavailable(f"linguistic backend {name!r} takes no argument (got {name}:{arg})")
+
+
+def _zemberek(lang: str, arg: str | None, min_zipf: float) -> LinguisticBackend:
+    _no_arg("zemberek", arg)
+    if base_lang(lang) != "tr":
+        raise BackendUnavailable(f"zemberek is a Turkish analyser, not for {lang!r}")
+    from .turkish import ZemberekBackend
+
+    return ZemberekBackend()
+
+
+def _hunspell(lang: str, arg: str | None, min_zipf: float) -> LinguisticBackend:
+    from .hunspell import HunspellBackend
+
+    return HunspellBackend(lang, arg or None)
+
+
+def _wordfreq(lang: str, arg: str | None, min_zipf: float) -> LinguisticBackend:
+    _no_arg("wordfreq", arg)
+    from .wordfreq_backend import WordfreqBackend
+
+    return WordfreqBackend(lang, min_zipf)
+
+
+def _rootlist(lang: str, arg: str | None, min_zipf: float) -> LinguisticBackend:
+    if not arg or not Path(arg).is_file():
+        raise BackendUnavailable(f"root/affix list file not found: {arg!r} (file:PATH needs an existing file)")
+    from .rootlist import RootListBackend
+
+    return RootListBackend(arg, lang)
+
+
+def _check_factory(obj: Any, name: str) -> Any:
+    if not callable(obj):
+        raise PluginError(f"linguistic backend {name!r} is a {type(obj).__name__}, not a factory "
+                          "(lang, arg, min_zipf) -> backend")
+    return obj
+
+
+LINGUISTIC: Registry[Callable[[str, str | None, float], LinguisticBackend]] = Registry(
+    "linguistic backend", group=GROUPS["linguistic"], check=_check_factory)
+LINGUISTIC.add("zemberek", _zemberek)
+LINGUISTIC.add("hunspell", _hunspell)
+LINGUISTIC.add("wordfreq", _wordfreq)
+LINGUISTIC.add("file", _rootlist)
+
+
 @functools.lru_cache(maxsize=None)
 def _component(part: str, lang: str, min_zipf: float) -> LinguisticBackend:
-    if part == "zemberek":
-        if base_lang(lang) != "tr":
-            raise BackendUnavailable(f"zemberek is a Turkish analyser, not for {lang!r}")
-        from .turkish import ZemberekBackend
-
-        return ZemberekBackend()
-    if part == "hunspell" or part.startswith("hunspell:"):
-        from .hunspell import HunspellBackend
-
-        return HunspellBackend(lang, part.split(":", 1)[1] if ":" in part else None)
-    if part == "wordfreq":
-        from .wordfreq_backend import WordfreqBackend
-
-        return WordfreqBackend(lang, min_zipf)
-    path = part[5:] if part.startswith("file:") else part
-    if Path(path).is_file():
-        from .rootlist import RootListBackend
-
-        return RootListBackend(path, lang)
-    raise BackendUnavailable(f"unknown backend {part!r}: use zemberek, hunspell, hunspell:PATH, wordfreq "
-                             "or the path of an existing root/affix list file")
+    name, sep, arg = part.partition(":")
+    if name in LINGUISTIC:
+        try:
+            factory = LINGUISTIC.get(name)
+        except PluginError as e:
+            raise BackendUnavailable(str(e)) from e
+        backend = factory(lang, arg if sep else None, min_zipf)
+        if not isinstance(backend, LinguisticBackend):
+            raise BackendUnavailable(f"linguistic backend {name!r} ({LINGUISTIC.origin(name)}) built a "
+                                     f"{type(backend).__name__}, which lacks the LinguisticBackend attributes")
+        return backend
+    if Path(part).is_file():  # a bare path: a root/affix list
+        return _rootlist(lang, part, min_zipf)
+    try:
+        LINGUISTIC.canonical(name)
+        hint = ""
+    except UnknownName as e:
+        hint = f" ({e})" if "did you mean" in str(e) else ""
+    known = ", ".join(f"{n}, {n}:PATH" if n == "hunspell" else f"{n}:PATH" if n == "file" else n
+                      for n in LINGUISTIC.names())
+    raise BackendUnavailable(f"unknown backend {part!r}{hint}: use {known} or the path of an existing "
+                             "root/affix list file")

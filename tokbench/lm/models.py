@@ -87,25 +87,11 @@ class _Local:
         return {"path": spec.path, "gguf_file": spec.gguf_file, "hub_id": spec.hub_id}
 
 
-class _Transplant:
-    def resolve(self, spec: ModelSpec) -> tuple[str, str | None, str]:
-        from ..transplant import ensure_transplant
-
-        t = spec.transplant
-        return str(ensure_transplant(t.model, t.tokenizer, t.method, dict(t.params))), None, ""
-
-    def identity(self, spec: ModelSpec) -> dict[str, Any]:
-        from .. import transplant
-
-        return {"transplant": spec.transplant.model_dump(),
-                "transplant_version": getattr(transplant, "TRANSPLANT_VERSION", None)}
-
-
 MODEL_SOURCES: Registry[Any] = Registry("model source", group=None)
 MODEL_SOURCES.add("asset", _Asset())
 MODEL_SOURCES.add("path", _Local())
 MODEL_SOURCES.add("hub_id", _Local())
-MODEL_SOURCES.add("transplant", _Transplant())
+MODEL_SOURCES.add("transplant", "tokbench.transplant.model_source:TRANSPLANT")  # lazy: transplant imports lm
 
 
 def parse_model(name: str, entry: Any, *, where: str) -> ModelSpec:

@@ -4,7 +4,13 @@ Built-in entries live in ``tokenizers.toml`` beside this file. Users add their o
 TOML file (``--registry FILE``, ``$TOKBENCH_REGISTRY``, or a ``[tokenizers.NAME]`` table in a
 suite) or pass a path (``--tokenizer path/to/tokenizer.json``).
 
-Listing the registry imports nothing heavy; backends are imported by ``get_tokenizer``.
+Plug-in packages add registry TOMLs through the ``tokbench.registries`` entry-point group.
+
+A backend is a :class:`tokbench.adapters.base.Backend` record in :data:`BACKENDS` (built-ins in
+``tokbench/adapters``; plug-ins through ``tokbench.backends``): its builder, the role of the
+``path`` shorthand, the file suffixes it claims, the entry fields its builder takes and any
+extra fingerprint strings. Listing the registry imports nothing heavy; a backend's module is
+imported when a record is needed, its library by ``get_tokenizer``.
 
 >>> spec = get_spec("gpt2")
 >>> spec.backend, spec.files["ranks"]
@@ -15,27 +21,21 @@ from __future__ import annotations
 import difflib
 import functools
 import hashlib
-import importlib
 import json
 import os
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from ..adapters import BACKENDS as _BACKENDS
+from ..plugins import GROUPS, UnknownName, load_object
 
 BUILTIN_TOML = Path(__file__).parent / "tokenizers.toml"
 
-# backend -> "module:function" building a Tokenizer; imported lazily
-BACKENDS: dict[str, str] = {
-    "tiktoken": "tokbench.adapters.tiktoken_adapter:build",
-    "tekken": "tokbench.adapters.tiktoken_adapter:build",
-    "hf_json": "tokbench.adapters.hf:build_json",
-    "transformers": "tokbench.adapters.hf:build_transformers",
-    "sentencepiece": "tokbench.adapters.spm:build",
-    "gguf": "tokbench.adapters.gguf:build",
-    "byte": "tokbench.adapters.byte:build",
-}
+# backend name -> Backend record (tokbench/adapters/*.py; plug-ins: the tokbench.backends group)
+BACKENDS = _BACKENDS
 
 
 class RegistryError(ValueError):
@@ -46,7 +46,7 @@ class TokenizerSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
-    backend: Literal["tiktoken", "tekken", "hf_json", "transformers", "sentencepiece", "gguf", "byte"]
+    backend: str  # a name in BACKENDS
     files: dict[str, str] = {}  # role -> asset name (built-in) ...
     paths: dict[str, str] = {}  # ... or role -> local path (user entries)
     encoding: str | None = None  # tiktoken: OpenAI encoding whose pattern/specials apply
@@ -61,6 +61,21 @@ class TokenizerSpec(BaseModel):
     impl: str | None = None  # "module:function" overriding the backend's builder
     source: str = "builtin"  # file the entry came from (set by the loader)
 
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, v: str) -> str:
+        try:
+            return BACKENDS.canonical(v)
+        except UnknownName as e:
+            hint = str(e).partition("; ")[2]
+            hint = f"{hint} " if hint.startswith("did you mean") else ""
+            raise ValueError(f"unknown tokenizer backend {v!r}; {hint}known backends: "
+                             f"{', '.join(BACKENDS.names())}") from None
+
+    def backend_record(self):
+        """The :class:`~tokbench.adapters.base.Backend` record of this entry's backend."""
+        return BACKENDS.get(self.backend)
+
     def fingerprint(self) -> str:
         """sha256 over the backend settings and the content of every file the tokenizer uses."""
         from ..assets import get_spec as asset_spec
@@ -69,10 +84,8 @@ class TokenizerSpec(BaseModel):
         h = hashlib.sha256()
         settings = self.model_dump(include={"backend", "encoding", "pattern", "n_special", "hub_id", "gguf_file", "impl"})
         h.update(json.dumps(settings, sort_keys=True).encode())
-        if self.backend == "gguf":  # the vocabulary is rebuilt from the GGUF: a converter fix is a new tokenizer
-            from ..adapters.gguf import CONVERTER_VERSION
-
-            h.update(f"gguf_converter={CONVERTER_VERSION}".encode())
+        for extra in self.backend_record().fingerprint_strings(self):  # gguf: the converter version
+            h.update(extra.encode())
         for role, asset in sorted(self.files.items()):
             h.update(f"{role}={asset_spec(asset).sha256}".encode())
         for role, path in sorted(self.paths.items()):
@@ -119,8 +132,10 @@ def parse_entries(raw: dict, *, source: str) -> dict[str, TokenizerSpec]:
 
 
 def _default_role(backend: str | None) -> str:
-    return {"tiktoken": "ranks", "tekken": "ranks", "hf_json": "tokenizer", "sentencepiece": "model",
-            "gguf": "gguf", "transformers": "dir"}.get(backend or "", "file")
+    """The file role of the ``path = "..."`` shorthand (an unknown backend fails validation later)."""
+    if not backend or backend not in BACKENDS:
+        return "file"
+    return BACKENDS.get(backend).default_role
 
 
 def load_toml(path: Path) -> dict:
@@ -155,14 +170,65 @@ def add_specs(specs: dict[str, TokenizerSpec]) -> None:
     _user.update(specs)
 
 
+def _entry_point_path(origin: str, obj: Any) -> Path:
+    if callable(obj) and not isinstance(obj, (str, os.PathLike)):
+        try:
+            obj = obj()
+        except Exception as e:
+            raise RegistryError(f"{origin}: calling it failed: {type(e).__name__}: {e}") from e
+    if not isinstance(obj, (str, os.PathLike)):
+        raise RegistryError(f"{origin} gives {type(obj).__name__}, not the path of a tokenizer registry TOML "
+                            "(or a callable returning one)")
+    return Path(obj)
+
+
+@functools.lru_cache(maxsize=None)
+def _plugin_specs() -> dict[str, TokenizerSpec]:
+    """Every tokenizer entry of the registry TOMLs named by the ``tokbench.registries`` group."""
+    from importlib.metadata import entry_points
+
+    out: dict[str, TokenizerSpec] = {}
+    owner: dict[str, str] = {}
+    builtin = _builtin()
+    for ep in entry_points(group=GROUPS["registries"]):
+        origin = f"entry point {GROUPS['registries']}:{ep.name} = {ep.value}"
+        try:
+            obj = ep.load()
+        except Exception as e:
+            raise RegistryError(f"{origin} failed to load: {type(e).__name__}: {e}") from e
+        path = _entry_point_path(origin, obj)
+        try:
+            raw = load_toml(path)
+            specs = parse_entries(raw.get("tokenizers", raw), source=str(path))
+        except RegistryError as e:
+            raise RegistryError(f"{origin}: {e}") from None
+        for name in specs:
+            if name in builtin or name in out:
+                other = "a built-in tokenizer" if name in builtin else owner[name]
+                raise RegistryError(f"{origin}: tokenizer [{name}] in {path} is already defined by {other}; "
+                                    "rename it.")
+            owner[name] = origin
+        out.update(specs)
+    return out
+
+
+def reload_plugins() -> None:
+    """Read the ``tokbench.registries`` and ``tokbench.backends`` groups again (after installing a
+    plug-in in a running process)."""
+    BACKENDS.reload_plugins()
+    _plugin_specs.cache_clear()
+
+
 def all_specs() -> dict[str, TokenizerSpec]:
+    """Built-in entries, then those of plug-in registries (``tokbench.registries`` entry points),
+    then user files (``TOKBENCH_REGISTRY``, ``--registry``, suite tables); later ones win."""
     env = os.environ.get("TOKBENCH_REGISTRY")
     if env and not getattr(all_specs, "_env_loaded", None) == env:
         for f in env.split(os.pathsep):
             if f:
                 add_registry_file(f)
         all_specs._env_loaded = env  # type: ignore[attr-defined]
-    return {**_builtin(), **_user}
+    return {**_builtin(), **_plugin_specs(), **_user}
 
 
 def get_spec(name: str) -> TokenizerSpec:
@@ -184,19 +250,18 @@ def spec_from_path(path: str | Path) -> TokenizerSpec:
     if not p.exists():
         raise RegistryError(f"tokenizer path does not exist: {p}")
     name = str(path)
+    records = BACKENDS.values()
     if p.is_dir():
-        return TokenizerSpec(name=name, backend="transformers", paths={"dir": str(p.resolve())}, source=name)
-    suffix = p.suffix.lower()
-    if suffix == ".json":
-        backend = "hf_json"
-    elif suffix == ".model":
-        backend = "sentencepiece"
-    elif suffix == ".gguf":
-        backend = "gguf"
+        backend = next((r for r in records if r.handles_dirs), None)
+        what = "a directory"
     else:
-        raise RegistryError(f"cannot tell the tokenizer type of {p} from its extension; add a registry entry "
-                            "(docs/registry.md) with an explicit backend.")
-    return TokenizerSpec(name=name, backend=backend, paths={_default_role(backend): str(p.resolve())}, source=name)
+        backend = next((r for r in records if p.suffix.lower() in r.suffixes), None)
+        what = f"a {p.suffix or 'suffix-less'} file"
+    if backend is None:
+        known = ", ".join(sorted({s for r in records for s in r.suffixes if s != "/"}))
+        raise RegistryError(f"cannot tell the tokenizer type of {p} ({what}) from its extension (known: {known}); "
+                            "add a registry entry (docs/registry.md) with an explicit backend.")
+    return TokenizerSpec(name=name, backend=backend.name, paths={backend.default_role: str(p.resolve())}, source=name)
 
 
 def resolve(name_or_path: str) -> TokenizerSpec:
@@ -223,15 +288,13 @@ def get_tokenizer(name_or_spec: str | TokenizerSpec):
         if not Path(path).exists():
             raise RegistryError(f"{spec.source}: tokenizer [{spec.name}] file `{role}` not found: {path}")
         files[role] = Path(path)
-    module, func = (spec.impl or BACKENDS[spec.backend]).split(":")
-    build = getattr(importlib.import_module(module), func)
-    kwargs: dict = {"name": spec.name, "files": files}
-    if spec.backend == "tiktoken":
-        kwargs.update(encoding=spec.encoding, pattern=spec.pattern, n_special=spec.n_special)
-    elif spec.backend == "tekken":
-        kwargs.update(tekken=True)
-    elif spec.backend == "transformers":
-        kwargs.update(hub_id=spec.hub_id, gguf_file=spec.gguf_file)
+    record = spec.backend_record()
+    try:
+        build = load_object(spec.impl) if spec.impl else record.build_function()
+        kwargs: dict = {"name": spec.name, "files": files, **record.builder_kwargs(spec)}
+    except (ImportError, AttributeError, ValueError) as e:
+        raise RegistryError(f"tokenizer [{spec.name}] ({spec.source}): cannot find the builder of backend "
+                            f"{spec.backend!r} ({spec.impl or record.builder}): {e}") from e
     try:
         return build(**kwargs)
     except (OSError, ValueError, RuntimeError) as e:

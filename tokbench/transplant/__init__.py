@@ -3,13 +3,15 @@
 (TokenAdapt-style evaluation of a candidate tokenizer; docs/transplant.md).
 
 >>> from tokbench.transplant import METHODS
->>> METHODS
-('mean', 'subword', 'hybrid')
+>>> METHODS.names()
+['mean', 'subword', 'hybrid']
+>>> METHODS.get("hybrid").defaults
+{'k': 3, 'temperature': 0.3, 'mix': 0.3, 'length_weighted': False}
 """
 from __future__ import annotations
 
 from .build import META_FILE, TRANSPLANT_VERSION, TransplantError, build_atomic, cache_key, ensure_transplant
-from .methods import DEFAULTS, METHODS, normalise_params
+from .methods import METHODS, Method, normalise_params
 
-__all__ = ["DEFAULTS", "META_FILE", "METHODS", "TRANSPLANT_VERSION", "TransplantError", "build_atomic", "cache_key",
+__all__ = ["META_FILE", "METHODS", "Method", "TRANSPLANT_VERSION", "TransplantError", "build_atomic", "cache_key",
            "ensure_transplant", "normalise_params"]

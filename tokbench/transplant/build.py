@@ -194,7 +194,7 @@ def build(model: str, tokenizer: str, method: str, params: dict | None, out: Pat
     init_ids = np.nonzero(plan.copy_from < 0)[0].tolist()
     new_ids = [i for i in init_ids if plan.kind[i] == "new"]
     pieces = {}
-    if method != "mean":
+    if METHODS.get(method).uses_pieces:
         def enc(texts):
             return [e.ids for e in old_tk.encode_batch(texts, add_special_tokens=False)]
         pieces = decompose(new_ids, tgt.token_bytes, enc, old_bytes)

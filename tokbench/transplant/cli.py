@@ -7,9 +7,9 @@ from pathlib import Path
 
 
 def add_parser(subparsers) -> None:
-    from .methods import DEFAULTS, METHODS
+    from .methods import METHODS
 
-    h = DEFAULTS["hybrid"]
+    h = METHODS.get("hybrid").defaults
     p = subparsers.add_parser(
         "transplant", help="transplant a tokenizer onto a causal LM (zero-shot embedding initialisation)",
         description="Write a transformers model directory whose embeddings (and untied output head) cover the "
@@ -22,7 +22,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--tokenizer", required=True, metavar="T",
                    help="target tokenizer: a registry name (gpt2, llama3, ...), a tokenizer.json path, "
                         "trained:NAME (trained by tokbench: tr-bpe-16k, tr-bpe-8k), or 'self'")
-    p.add_argument("--method", required=True, choices=METHODS, help="initialisation of new tokens")
+    p.add_argument("--method", required=True, choices=METHODS.names(), help="initialisation of new tokens")
     p.add_argument("--out", type=Path, metavar="DIR", help="output directory (default: the tokbench cache)")
     p.add_argument("--force", action="store_true", help="replace an existing --out directory")
     p.add_argument("--k", type=int, metavar="K", help=f"hybrid: neighbours of the global estimate (default {h['k']})")

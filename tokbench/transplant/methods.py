@@ -24,15 +24,11 @@ same matrix when tied), ``mu = mean of all V_old rows``. A target token ``t`` wi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
-METHODS = ("mean", "subword", "hybrid")
-DEFAULTS: dict[str, dict] = {
-    "mean": {},
-    "subword": {"length_weighted": False},
-    "hybrid": {"k": 3, "temperature": 0.3, "mix": 0.3, "length_weighted": False},
-}
+from ..plugins import Registry
 
 # kinds of target ids
 SHARED, SPECIAL_ROLE, SPECIAL_SAME, SPECIAL_NEW, NEW, UNUSED = "shared", "special-role", "special-same", \
@@ -47,12 +43,13 @@ def normalise_params(method: str, params: dict | None) -> dict:
     """The method's parameters with defaults filled in; unknown names or bad values are an error."""
     if method not in METHODS:
         raise MethodError(f"unknown transplant method {method!r} (choose one of {', '.join(METHODS)})")
+    defaults = METHODS.get(method).defaults
     params = dict(params or {})
-    unknown = set(params) - set(DEFAULTS[method])
+    unknown = set(params) - set(defaults)
     if unknown:
-        raise MethodError(f"method {method!r} takes {sorted(DEFAULTS[method]) or 'no parameters'}, "
+        raise MethodError(f"method {method!r} takes {sorted(defaults) or 'no parameters'}, "
                           f"not {sorted(unknown)}")
-    out = {**DEFAULTS[method], **params}
+    out = {**defaults, **params}
     if "k" in out:
         out["k"] = int(out["k"])
         if out["k"] < 1:
@@ -206,14 +203,14 @@ def subword_weights(pieces: list[int], old_bytes: list, length_weighted: bool) -
     return np.full(len(pieces), 1.0 / len(pieces))
 
 
-def plan_rows(method: str, params: dict, init_ids: list[int], pieces: dict[int, list[int]], old_bytes: list,
-              E_old, candidates: np.ndarray, *, chunk: int = 512) -> Combination:
-    """The combination of old rows for every target id in ``init_ids`` (rows not copied)."""
-    import torch
+def _plan_mean(params: dict, init_ids: list[int], pieces: dict[int, list[int]], old_bytes: list, E_old,
+               candidates: np.ndarray, chunk: int) -> Combination:
+    return Combination(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64),
+                       np.zeros(0), np.array(sorted(init_ids), dtype=np.int64), {"mean": len(init_ids)})
 
-    if method == "mean":
-        return Combination(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64),
-                           np.zeros(0), np.array(sorted(init_ids), dtype=np.int64), {"mean": len(init_ids)})
+
+def _plan_subword(params: dict, init_ids: list[int], pieces: dict[int, list[int]], old_bytes: list, E_old,
+                  candidates: np.ndarray, chunk: int) -> Combination:
     lw = params.get("length_weighted", False)
     with_pieces = [i for i in init_ids if pieces.get(i)]
     mean_rows = np.array(sorted(set(init_ids) - set(with_pieces)), dtype=np.int64)
@@ -230,9 +227,19 @@ def plan_rows(method: str, params: dict, init_ids: list[int], pieces: dict[int, 
     entry_w = np.concatenate(ew) if ew else np.zeros(0)
     stats = {"subword": len(with_pieces), "mean_fallback": len(mean_rows),
              "mean_pieces": float(len(entry_col) / max(1, len(with_pieces)))}
-    if method == "subword" or not len(rows):
-        return Combination(rows, entry_row, entry_col, entry_w, mean_rows, stats)
-    # hybrid: global neighbours of the local estimate in the source embedding space
+    return Combination(rows, entry_row, entry_col, entry_w, mean_rows, stats)
+
+
+def _plan_hybrid(params: dict, init_ids: list[int], pieces: dict[int, list[int]], old_bytes: list, E_old,
+                 candidates: np.ndarray, chunk: int) -> Combination:
+    """The subword estimate, mixed with its global neighbours in the source embedding space."""
+    import torch
+
+    sub = _plan_subword(params, init_ids, pieces, old_bytes, E_old, candidates, chunk)
+    rows, entry_row, entry_col, entry_w, mean_rows, stats = (sub.rows, sub.entry_row, sub.entry_col, sub.entry_w,
+                                                             sub.mean_rows, sub.stats)
+    if not len(rows):
+        return sub
     k, tau, mix = params["k"], params["temperature"], params["mix"]
     local = Combination(np.arange(len(rows), dtype=np.int64), entry_row, entry_col, entry_w, np.zeros(0, np.int64))
     L = torch.zeros(len(rows), E_old.shape[1], dtype=E_old.dtype)
@@ -257,3 +264,35 @@ def plan_rows(method: str, params: dict, init_ids: list[int], pieces: dict[int, 
     top1 = np.concatenate(sims_top)
     stats.update({"hybrid": len(rows), "k": k_eff, "mean_top1_cosine": float(top1.mean()) if len(top1) else None})
     return Combination(rows, entry_row, entry_col, entry_w, mean_rows, stats)
+
+
+@dataclass(frozen=True)
+class Method:
+    """A transplant method: how the rows of new tokens are initialised.
+
+    ``plan(params, init_ids, pieces, old_bytes, E_old, candidates, chunk) -> Combination`` gives
+    the rows; ``uses_pieces``: it needs the old tokenizer's pieces of every new token
+    (:func:`decompose`); ``defaults``: every parameter it takes, with its default (the cache key
+    holds the parameters with these filled in)."""
+
+    name: str
+    plan: Callable[..., Combination]
+    defaults: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    uses_pieces: bool = True
+    description: str = ""
+
+
+METHODS: Registry[Method] = Registry("transplant method", group=None)
+for _m in (Method("mean", _plan_mean, {}, uses_pieces=False,
+                  description="every new row is the mean of all source rows (ReTok-style baseline)"),
+           Method("subword", _plan_subword, {"length_weighted": False},
+                  description="FVT: the mean (or byte-length weighted mean) of the old pieces' rows"),
+           Method("hybrid", _plan_hybrid, {"k": 3, "temperature": 0.3, "mix": 0.3, "length_weighted": False},
+                  description="TokenAdapt-style: the subword estimate mixed with its k nearest source rows")):
+    METHODS.add(_m.name, _m)
+
+
+def plan_rows(method: str, params: dict, init_ids: list[int], pieces: dict[int, list[int]], old_bytes: list,
+              E_old, candidates: np.ndarray, *, chunk: int = 512) -> Combination:
+    """The combination of old rows for every target id in ``init_ids`` (rows not copied)."""
+    return METHODS.get(method).plan(params, init_ids, pieces, old_bytes, E_old, candidates, chunk)

@@ -293,12 +293,13 @@ def load_target(name: str, *, source_tokenizer=None, source_key: str = "") -> Ta
         raise TargetError(str(e)) from None
     fp = spec.fingerprint()
     info = {"kind": "tokbench registry", "backend": spec.backend, "source": spec.source}
-    if spec.backend in ("tiktoken", "tekken"):
+    export = spec.backend_record().hf_export  # how this backend becomes a tokenizers.Tokenizer
+    if export == "tiktoken":
         ranks, pattern, specials = _tiktoken_parts(adapter, spec)
         tk = _cached_json("tiktoken-hf", fp, lambda: tiktoken_to_tokenizers(ranks, pattern, specials))
         info["conversion"] = "tiktoken ranks -> tokenizers byte-level BPE (all-split merges, ignore_merges)"
         return _from_tokenizers(name, fp, adapter, tk, None, info)
-    if spec.backend == "transformers":
+    if export == "transformers":
         from tokenizers import Tokenizer
 
         src = adapter.tk
@@ -310,7 +311,7 @@ def load_target(name: str, *, source_tokenizer=None, source_key: str = "") -> Ta
         from tokenizers import Tokenizer
 
         roles = None
-        if spec.backend == "gguf":
+        if export == "gguf":
             roles = _gguf_roles(spec)
         return _from_tokenizers(name, fp, adapter, Tokenizer.from_str(adapter.tk.to_str()), roles, info)
     raise TargetError(f"{name}: backend {spec.backend!r} ({type(adapter).__name__}) cannot be exported as a Hugging "
