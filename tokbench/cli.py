@@ -115,10 +115,17 @@ def cmd_ls(args) -> int:
     elif what == "metrics":
         from .metrics import METRICS, MODEL_METRICS
 
-        for m in (*METRICS.values(), *MODEL_METRICS.values()):
-            hib = {True: "higher better", False: "lower better", None: "descriptive"}[m.higher_is_better]
-            by = f" [computed by {m.computed_by}]" if m.name in MODEL_METRICS else ""
-            print(f"{m.name:20s} [{', '.join(m.variants)}] ({m.unit}; {hib}) {m.description}{by}")
+        for reg in (METRICS, MODEL_METRICS):
+            for name in reg.names():
+                m = reg.get(name)
+                hib = {True: "higher better", False: "lower better", None: "descriptive"}[m.higher_is_better]
+                by = f" [computed by {m.computed_by}]" if reg is MODEL_METRICS else ""
+                print(f"{m.name:20s} [{', '.join(m.variants)}] ({m.unit}; {hib}) {m.description}{by}"
+                      + _origin(reg, name))
+    elif what in _PLUGIN_LISTS:
+        reg, describe = _PLUGIN_LISTS[what]()
+        for name in reg.names():
+            print(f"{name:20s} {describe(reg.get(name))}{_origin(reg, name)}")
     elif what == "suites":
         from .kinds import describe
         from .suites import suites_dir
@@ -143,6 +150,49 @@ def cmd_ls(args) -> int:
         for name, a in load_asset_specs().items():
             print(f"{name:28s} {a.package}=={a.version} {a.member or '+'.join(a.parts)}")
     return EXIT_OK
+
+
+def _origin(reg, name: str) -> str:
+    origin = reg.origin(name)
+    return "" if origin == "builtin" else f" [{origin}]"
+
+
+def _backends():
+    from .adapters import BACKENDS
+
+    return BACKENDS, lambda b: f"suffixes {' '.join(b.suffixes) or '-':16s} {b.description}"
+
+
+def _kinds():
+    from .kinds import SUITE_KINDS
+
+    return SUITE_KINDS, lambda k: f"metrics: {', '.join(k.metrics)}"
+
+
+def _linguistic():
+    from .linguistic import LINGUISTIC
+
+    return LINGUISTIC, lambda f: (f.__doc__ or "").strip().split("\n")[0]
+
+
+def _models():
+    from .lm.models import MODEL_SOURCES, load_model_specs
+    from .plugins import Registry
+
+    reg = Registry("model", group=None)
+    for name, spec in load_model_specs().items():
+        reg.add(name, spec)
+    return reg, lambda m: f"{m.source:10s} tokenizer {m.tokenizer:12s} {m.description}"
+
+
+def _methods():
+    from .transplant import METHODS
+
+    return METHODS, lambda m: m.description
+
+
+_PLUGIN_LISTS = {"backends": _backends, "kinds": _kinds, "linguistic": _linguistic, "models": _models,
+                 "methods": _methods}
 
 
 def cmd_validate(args) -> int:
@@ -237,7 +287,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_run)
 
     ls = sub.add_parser("ls", help="list tokenizers, corpora, metrics, suites or assets")
-    ls.add_argument("what", choices=["tokenizers", "corpora", "metrics", "suites", "assets"])
+    ls.add_argument("what", choices=["tokenizers", "corpora", "metrics", "suites", "assets", "backends", "kinds",
+                                     "linguistic", "models", "methods"],
+                    help="backends, kinds (suite kinds), linguistic (%%LANG/%%Pure backends) and metrics include "
+                         "plug-ins, marked with their entry point")
     ls.set_defaults(func=cmd_ls)
 
     v = sub.add_parser("validate", help="check a suite file (and every name it refers to)")
