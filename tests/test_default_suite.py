@@ -101,3 +101,17 @@ def test_rerun_skips_everything(store, capsys):
     assert cli.main(["run", "-q", "--no-report", "--results-dir", str(out)]) == 0
     assert "19 (tokenizer, corpus) already stored and skipped" in capsys.readouterr().out
     assert len(load_results(out)) == len(df)
+
+
+def test_the_committed_leaderboard_reproduces(store):
+    """The fresh run equals the committed results/ cell for cell (values, variants, n): what the
+    executor computes is what the run loop it replaced stored."""
+    from pathlib import Path
+
+    from tokbench.reproduce import compare_rows
+
+    _, df = store
+    committed = load_results(Path(__file__).resolve().parent.parent / "results")
+    res = compare_rows(committed, df, suite="core-v1")
+    assert res.compared > 20_000
+    assert (res.differences[:5], res.missing[:5], res.extra[:5]) == ([], [], [])

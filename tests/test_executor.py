@@ -146,3 +146,15 @@ def test_compare_rows_finds_differences():
     res = compare_rows(stored, fresh, suite="s")
     assert len(res.differences) == 1 and res.missing == ["s/t/None/c/en/m/w"]
     assert compare_rows(stored, fresh, suite="s", rtol=1e-5, full=False).ok
+
+
+@pytest.mark.slow
+def test_turkish_suite_reproduces_the_committed_rows():
+    """turkish-v1 from scratch (zemberek + hunspell-tr lexicons) equals the committed rows."""
+    from tokbench.linguistic.hunspell import find_dictionary
+    from tokbench.reproduce import reproduce
+
+    if find_dictionary("tr") is None:
+        pytest.skip("hunspell-tr is not installed (apt-get install hunspell-tr; .ci/run installs it)")
+    res = reproduce("turkish-v1", results_dir=COMMITTED, progress=False)
+    assert res.compared > 200 and res.ok, (res.differences[:5], res.missing[:5], res.extra[:5])

@@ -20,11 +20,12 @@ from helpers_tokbench import intrinsic_headline, small_suite_toml
 
 from tokbench.cli import EXIT_BAD_INPUT, EXIT_OK, main
 from tokbench.report import latest
-from tokbench.report.leaderboard import HEADLINE
+from tokbench.metrics import headline
 from tokbench.store import load_results
 
 # the headline columns an intrinsic-metrics suite shows (parallel/lexicon ones need other suites)
 INTRINSIC_HEADLINE = intrinsic_headline()
+HEADLINE = tuple(headline())    # (metric, variant) headline columns, from the metric metadata
 SMALL_SUITE = small_suite_toml("pub-small", version="1", description="tiny suite for the publish tests")
 MARKS = "†‡"
 
@@ -281,17 +282,14 @@ def test_adhoc_summary_is_the_single_language(site):
 
 
 def test_metric_descriptions_from_the_metric_objects(site):
-    from tokbench.metrics import metric_info
-
-    text = (site / "metrics.html").read_text(encoding="utf-8")
     import html
 
-    from tokbench.metrics import default_metrics
+    from tokbench.metrics import default_metrics, metric_info
 
-INTRINSIC = default_metrics()
-
+    text = (site / "metrics.html").read_text(encoding="utf-8")
+    intrinsic = default_metrics()
     for name, info in metric_info().items():
-        if name not in INTRINSIC:  # the site lists the metrics its suites computed (the default suite's)
+        if name not in intrinsic:  # the site lists the metrics its suites computed (the default suite's)
             continue
         assert f'id="metric-{name}"' in text
         assert html.escape(info["description"], quote=True) in text
@@ -308,3 +306,72 @@ def test_provenance_on_suite_pages(site):
             assert f"tokbench version: {v}" in text
         lo = sub["created_at"].min().strftime("%Y-%m-%d %H:%M:%S UTC")
         assert lo in text
+
+
+# ----------------------------------------------------------------------------- everything the leaderboard has
+
+def _synthetic_store() -> pd.DataFrame:
+    """Tokenizer rows with token premiums against en (suite "par"), and model rows of two
+    suites (one model in both) whose tokenizers have rows in "par"."""
+    import json
+
+    from tokbench.schema import COLUMNS
+
+    def row(suite, tok, lang, metric, variant, value, model=None, params=None):
+        r = dict.fromkeys(COLUMNS)
+        r.update(run_id="r1", suite=suite, suite_version="1", tokenizer=tok, tokenizer_hash=f"{tok}-hash",
+                 model=model, corpus="udhr", corpus_hash="c0ffee", lang=lang, metric=metric, variant=variant,
+                 value=value, n=10, params=json.dumps(params or {}), metric_version=1, tokbench_version="0.1.0",
+                 schema_version=2, created_at=pd.Timestamp("2025-01-01", tz="UTC"))
+        return r
+    rows, ref = [], {"reference_lang": "en"}
+    for k, tok in enumerate(("gpt2", "llama3")):
+        for j, lang in enumerate(("en", "de", "tr", "fi")):
+            rows.append(row("par", tok, lang, "premium", "corpus", 1.0 if lang == "en" else 1.2 + 0.3 * j - 0.1 * k,
+                            params=ref))
+            rows.append(row("par", tok, lang, "fertility", "in_context", 1.5 + 0.1 * j + k))
+        rows.append(row("par", tok, "*", "parity", "mean", 1.5 - 0.1 * k, params=ref))
+        rows.append(row("par", tok, "*", "fertility", "in_context", 1.6 + k))
+        rows.append(row("par", tok, "*", "bytes_per_token", "micro", 4.0 - k))
+    rows.append(row("ppl", "gpt2", "*", "bits_per_byte", "micro", 1.25, model="m-gpt2"))
+    rows.append(row("ppl", "llama3", "*", "bits_per_byte", "micro", 1.5, model="m-llama3"))
+    rows.append(row("chars", "gpt2", "*", "bits_per_byte", "micro", 2.0, model="m-gpt2"))
+    for lang, acc in (("en", 0.5), ("tr", 0.25)):
+        rows.append(row("chars", "gpt2", lang, "char_task_accuracy", "all", acc, model="m-gpt2"))
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def test_site_has_the_models_table_and_premium_plots(tmp_path):
+    from tokbench.metrics import metric_info
+    from tokbench.report.publish import publish
+
+    df = _synthetic_store()
+    site = publish(df, tmp_path / "site", metric_info=metric_info())
+    root = tmp_path / "site"
+    assert site["models"] == root / "models.html"
+    for name in ("premium_heatmap.png", "premium_worst_languages.png", "fertility_by_language.png",
+                 "bytes_per_token.png"):
+        png = root / "img" / "par" / name
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+        assert f'src="img/par/{name}"' in (root / "suite-par.html").read_text(encoding="utf-8")
+    assert 'href="models.html"' in (root / "index.html").read_text(encoding="utf-8")
+    # the models table: one row per model, every number from the parquet, the suite it came from named
+    pub = pd.read_parquet(root / "data" / "results.parquet")
+    page = Page(root / "models.html")
+    cells = [c for c in page.cells if "data-metric" in c]
+    by = {(c["data-model"], c["data-metric"], c["data-variant"]): c for c in cells}
+    assert {m for m, _, _ in by} == {"m-gpt2", "m-llama3"}
+    for c in cells:
+        _check_cell(c, pub)
+    bpb = by["m-gpt2", "bits_per_byte", "micro"]
+    assert bpb["data-suite"] == "ppl" and bpb["text"] == "1.250"     # ppl has the most models in this column
+    assert "row of ppl" in bpb["title"]
+    acc = by["m-gpt2", "char_task_accuracy", "all"]
+    assert acc["data-suite"] == "chars" and acc["text"] == "0.375†" and acc["data-agg"] == "mean"
+    fert = by["m-llama3", "fertility", "in_context"]              # the model's tokenizer, joined
+    assert fert["data-suite"] == "par" and fert["data-tokenizer"] == "llama3" and fert["text"] == "2.600"
+    # the leaderboard renders the same table from the same rows
+    from tokbench.report import render
+
+    md = render(df, tmp_path / "lb", metric_info=metric_info())["markdown"].read_text(encoding="utf-8")
+    assert "| m-gpt2 [gpt2] | 1.250 | – | – | 0.375† | 1.600 | 4.000 |" in md

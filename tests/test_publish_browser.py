@@ -28,10 +28,11 @@ import pytest
 from helpers_tokbench import intrinsic_headline, small_suite_toml
 
 from tokbench.cli import EXIT_OK, main
-from tokbench.report.leaderboard import HEADLINE
+from tokbench.metrics import headline
 
 # the headline columns an intrinsic-metrics suite shows (parallel/lexicon ones need other suites)
 INTRINSIC_HEADLINE = intrinsic_headline()
+HEADLINE = tuple(headline())    # (metric, variant) headline columns, from the metric metadata
 SMALL_SUITE = small_suite_toml("browser-small", version="1", description="tiny suite for the browser test of the published site")
 SUITE_PAGE = "suite-browser-small.html"
 CHROMIUM = os.environ.get("TOKBENCH_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -145,8 +146,11 @@ return out;
 
 
 def _open(driver, url: str) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
     driver.get(url)
-    assert driver.execute_script("return document.readyState") == "complete"
+    # get() can return a moment before readyState flips on a loaded 2-core machine: wait for it
+    WebDriverWait(driver, 10).until(lambda d: d.execute_script("return document.readyState") == "complete")
     driver.get_log("browser")   # start each page with an empty console log
 
 

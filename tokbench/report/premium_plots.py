@@ -1,14 +1,19 @@
-"""Plots of token premiums (``premium/corpus`` rows) for the leaderboard.
+"""Plots of a measure against a reference language (token premiums) for the leaderboard.
 
-* ``premium_heatmap[_<suite>].png``: tokenizers x languages, colour = premium against the
+Which columns: the suite's first headline variant (``Meta.headline``) whose per-language rows
+carry a ``reference_lang`` in their ``params`` (the matrix), and the first whose ``lang="*"``
+rows do (the row order, e.g. a mean over the suite's languages). For the built-in metrics these
+are ``premium/corpus`` and ``parity/mean``; no metric name is written here.
+
+* ``<metric>_heatmap[_<suite>].png``: tokenizers x languages, colour = the value against the
   reference language on a log scale centred at 1 (blue cheaper, red dearer than the
-  reference); languages sorted by their mean premium across tokenizers, tokenizers by
-  ``parity/mean`` (the mean premium over the suite's languages, lower first). Blank cells:
-  blanked pairs (UNK covers too many characters) or missing rows.
-* ``premium_worst_languages[_<suite>].png``: small multiples, one panel per tokenizer in the
+  reference); languages sorted by their mean across tokenizers, tokenizers by the summary
+  column (lower first). Blank cells: blanked pairs (e.g. UNK covers too many characters) or
+  missing rows.
+* ``<metric>_worst_languages[_<suite>].png``: small multiples, one panel per tokenizer in the
   same order, each a bar chart of its 20 dearest languages.
 
-Reads only prepared store rows (``leaderboard.prepare``): never the runner or the metrics.
+Reads only prepared store rows (``data.prepare``) and metric metadata.
 """
 from __future__ import annotations
 
@@ -20,41 +25,63 @@ import numpy as np
 import pandas as pd
 
 from ..schema import ALL_LANGS
-from .leaderboard import _mpl, _select
+from .data import MV, Meta, mpl_text as _mpl, select
 
-__all__ = ["plot_premiums", "premium_matrix"]
+__all__ = ["plot_premiums", "premium_matrix", "reference_columns"]
 
-PREMIUM = ("premium", "corpus")
-PARITY_MEAN = ("parity", "mean")
 WORST = 20
+REFERENCE_KEY = "reference_lang"     # the params key of rows measured against a reference language
 
 
 def _reference(rows: pd.DataFrame) -> str | None:
     refs = set()
     for p in rows.get("params", pd.Series(dtype=object)).dropna():
         try:
-            ref = json.loads(p).get("reference_lang")
-        except (TypeError, ValueError):
+            ref = json.loads(p).get(REFERENCE_KEY)
+        except (TypeError, ValueError, AttributeError):
             continue
         if ref:
             refs.add(str(ref))
     return ", ".join(sorted(refs)) if refs else None
 
 
-def premium_matrix(sdf: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
-    """Tokenizer rows x language columns of ``premium/corpus`` (mean over corpora), sorted:
-    rows by ``parity/mean`` (else the row mean) ascending, columns by the mean premium across
-    tokenizers ascending. The reference language (premium 1 by construction) is left out.
-    Returns the matrix and the reference language(s)."""
-    per = _select(sdf, PREMIUM)
-    per = per[per["lang"] != ALL_LANGS]
-    if per.empty:
+def _has_reference(rows: pd.DataFrame) -> bool:
+    return bool(rows["params"].astype(str).str.contains(f'"{REFERENCE_KEY}"', regex=False).any())
+
+
+def reference_columns(sdf: pd.DataFrame, meta: Meta) -> tuple[MV | None, MV | None]:
+    """(matrix column, row-order column) of one suite, from the data and the headline order."""
+    per_lang = summary = None
+    for mv in meta.headline:
+        col = select(sdf, mv)
+        if col.empty:
+            continue
+        if per_lang is None and _has_reference(col[col["lang"] != ALL_LANGS]):
+            per_lang = mv
+        if summary is None and _has_reference(col[col["lang"] == ALL_LANGS]):
+            summary = mv
+    return per_lang, summary
+
+
+def premium_matrix(sdf: pd.DataFrame, meta: Meta | None = None) -> tuple[pd.DataFrame, str | None]:
+    """Tokenizer rows x language columns of the matrix column (mean over corpora), sorted:
+    rows by the row-order column (else the row mean) ascending, columns by the mean across
+    tokenizers ascending. The reference language (1 by construction) is left out. Returns the
+    matrix and the reference language(s). ``meta`` defaults to ``tokbench.metrics.metric_info()``."""
+    if meta is None:
+        from ..metrics import metric_info
+
+        meta = Meta(metric_info())
+    mv, order_mv = reference_columns(sdf, meta)
+    if mv is None:
         return pd.DataFrame(), None
+    per = select(sdf, mv)
+    per = per[per["lang"] != ALL_LANGS]
     ref = _reference(per)
     mat = per.groupby(["_row", "lang"])["value"].mean().unstack("lang")
     if ref is not None:
         mat = mat.drop(columns=[c for c in mat.columns if c in set(ref.split(", "))], errors="ignore")
-    par = _select(sdf, PARITY_MEAN)
+    par = select(sdf, order_mv) if order_mv else sdf.iloc[:0]
     par = par[par["lang"] == ALL_LANGS].groupby("_row")["value"].mean()
     with np.errstate(all="ignore"):
         row_key = pd.Series({r: par.get(r, np.nan) for r in mat.index}, dtype=float)
@@ -65,19 +92,24 @@ def premium_matrix(sdf: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
     return mat.loc[rows, cols], ref
 
 
-def plot_premiums(sdf: pd.DataFrame, out_dir: Path, suite: str, *, suffix: str = "") -> list[Path]:
-    """Write the premium heatmap and the worst-languages small multiples for one suite of
-    prepared rows; returns the paths written (none when the suite has no premium rows)."""
-    mat, ref = premium_matrix(sdf)
+def plot_premiums(sdf: pd.DataFrame, out_dir: Path, suite: str, meta: Meta, *, suffix: str = "") -> list[Path]:
+    """Write the heatmap and the worst-languages small multiples for one suite of prepared
+    rows; returns the paths written (none when no column is measured against a reference)."""
+    mv, order_mv = reference_columns(sdf, meta)
+    if mv is None:
+        return []
+    mat, ref = premium_matrix(sdf, meta)
     if mat.empty or not np.isfinite(mat.to_numpy(dtype=float)).any():
         return []
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    return [_heatmap(mat, ref, out_dir / f"premium_heatmap{suffix}.png", suite),
-            _worst(mat, ref, out_dir / f"premium_worst_languages{suffix}.png", suite)]
+    what = f"{mv[0]}/{mv[1]}"
+    by = f"{order_mv[0]}/{order_mv[1]}" if order_mv else "row mean"
+    return [_heatmap(mat, ref, out_dir / f"{mv[0]}_heatmap{suffix}.png", suite, what, by),
+            _worst(mat, ref, out_dir / f"{mv[0]}_worst_languages{suffix}.png", suite, what)]
 
 
-def _heatmap(mat: pd.DataFrame, ref: str | None, path: Path, suite: str) -> Path:
+def _heatmap(mat: pd.DataFrame, ref: str | None, path: Path, suite: str, what: str, by: str) -> Path:
     import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.colors import TwoSlopeNorm
@@ -108,22 +140,21 @@ def _heatmap(mat: pd.DataFrame, ref: str | None, path: Path, suite: str) -> Path
     ax.set_yticks(range(nr))
     ax.set_yticklabels([_mpl(r) for r in mat.index], fontsize=8)
     against = f"against {ref}" if ref else "against the reference language"
-    ax.set_xlabel("language (sorted by mean premium across tokenizers)", fontsize=8)
-    ax.set_ylabel("tokenizer (by parity/mean)", fontsize=8)
-    ax.set_title(_mpl(f"{suite}: token premium {against} (corpus: tokens / reference tokens); "
-                      f"grey = blank (UNK over the limit) or missing"), fontsize=10)
+    ax.set_xlabel(_mpl(f"language (sorted by mean {what} across tokenizers)"), fontsize=8)
+    ax.set_ylabel(_mpl(f"tokenizer (by {by})"), fontsize=8)
+    ax.set_title(_mpl(f"{suite}: {what} {against}; grey = blank or missing"), fontsize=10)
     cbar = fig.colorbar(im, ax=ax, fraction=0.02 if nc > 40 else 0.04, pad=0.01)
     ticks = [t for t in (0.25, 0.5, 1, 2, 4, 8, 16, 32, 64) if lo <= math.log2(t) <= hi]
     cbar.set_ticks([math.log2(t) for t in ticks])
     cbar.set_ticklabels([f"{t:g}" for t in ticks])
     cbar.ax.tick_params(labelsize=7)
-    cbar.set_label("premium (log scale)", fontsize=8)
+    cbar.set_label(_mpl(f"{what} (log scale)"), fontsize=8)
     fig.savefig(path, dpi=100, bbox_inches="tight")
     fig.clear()
     return path
 
 
-def _worst(mat: pd.DataFrame, ref: str | None, path: Path, suite: str) -> Path:
+def _worst(mat: pd.DataFrame, ref: str | None, path: Path, suite: str, what: str) -> Path:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -154,8 +185,8 @@ def _worst(mat: pd.DataFrame, ref: str | None, path: Path, suite: str) -> Path:
         ax.grid(axis="x", alpha=0.3)
         ax.set_axisbelow(True)
     against = f"against {ref}" if ref else "against the reference language"
-    fig.suptitle(_mpl(f"{suite}: the {k} dearest languages per tokenizer (token premium {against}, "
-                      f"corpus variant; dashed line = parity)"), fontsize=11)
+    fig.suptitle(_mpl(f"{suite}: the {k} highest languages per tokenizer ({what} {against}; "
+                      f"dashed line = 1)"), fontsize=11)
     fig.tight_layout(rect=(0, 0, 1, 0.985))
     fig.savefig(path, dpi=90, bbox_inches="tight")
     fig.clear()
