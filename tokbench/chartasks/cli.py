@@ -36,6 +36,8 @@ def add_parser(subparsers) -> None:
                    help="run a `kind = \"charlevel\"` suite (tokenizer side and model side) instead of the options above")
     p.add_argument("--limit-items", type=int, metavar="N", help="with --suite: at most N items per family on both sides")
     p.add_argument("--force", action="store_true", help="recompute what the store already holds")
+    p.add_argument("--no-report", action="store_true", help="do not render the leaderboard afterwards")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_chartasks)
 
 
@@ -44,7 +46,8 @@ def cmd_chartasks(args) -> int:
     from ..kinds import RunOptions, get_kind, load_any
     from ..kinds.charlevel import load_char_suite
 
-    options = RunOptions(results_dir=Path(args.results_dir), force=args.force, limit_docs=args.limit_items)
+    options = RunOptions(results_dir=Path(args.results_dir), force=args.force, limit_docs=args.limit_items,
+                         progress=not args.quiet, render=not args.no_report)
     if args.suite:
         kind, suite = load_any(args.suite)
         if kind.name != "charlevel":
