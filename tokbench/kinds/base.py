@@ -12,6 +12,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from pydantic import BaseModel, ConfigDict
+
+
+class KindMeta(BaseModel):
+    """The ``[suite]`` table fields every kind shares (a kind's own meta subclasses it and
+    narrows ``kind`` to its name)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    kind: str
+    version: str = "1"
+    description: str = ""
+
 
 @dataclass
 class Unit:

@@ -21,15 +21,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..suites import SuiteError, validation_problems
-from .base import RunOptions, SuiteKind, Unit, UnitContext
+from .base import KindMeta, RunOptions, SuiteKind, Unit, UnitContext
 
 
-class CharSuiteMeta(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str
+class CharSuiteMeta(KindMeta):
     kind: Literal["charlevel"]
-    version: str = "1"
-    description: str = ""
     seed: int = 0
 
 

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..corpora import CorpusSpec, load_corpus
 from ..suites import SuiteError, validation_problems
-from .base import RunOptions, SuiteKind, Unit, UnitContext
+from .base import KindMeta, RunOptions, SuiteKind, Unit, UnitContext
 
 METRIC_VERSION = 1
 PPL_METRICS = ["bits_per_byte", "byte_perplexity", "char_perplexity", "word_perplexity", "token_perplexity"]
@@ -33,12 +33,8 @@ UNITS = {"bits_per_byte": "bytes", "byte_perplexity": "bytes", "char_perplexity"
          "word_perplexity": "words", "token_perplexity": "tokens"}
 
 
-class PplSuiteMeta(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str
+class PplSuiteMeta(KindMeta):
     kind: Literal["perplexity"]
-    version: str = "1"
-    description: str = ""
     models: list[str]
     reference_model: str | None = None
 
