@@ -22,8 +22,21 @@ BYTE_LEVEL_BPE = ["gpt2", "cl100k_base", "o200k_base", "llama3", "mistral-tekken
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
+    """The README's main command as a new user meets it: a cold start, with an empty
+    ``TOKBENCH_CACHE`` (every pinned asset fetched from the registries, nothing tokenized yet),
+    in a fresh interpreter."""
+    import os
+    import subprocess
+    import sys
+
     out = tmp_path_factory.mktemp("default-suite")
-    assert cli.main(["run", "-q", "--results-dir", str(out)]) == 0
+    cache = tmp_path_factory.mktemp("empty-cache")
+    env = {**os.environ, "TOKBENCH_CACHE": str(cache)}
+    proc = subprocess.run([sys.executable, "-m", "tokbench.cli", "run", "-q", "--results-dir", str(out)], env=env,
+                          capture_output=True, text=True, timeout=1800)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "0 (tokenizer, corpus) already stored and skipped" in proc.stdout
+    assert (cache / "assets").is_dir() and any((cache / "tokenized").iterdir())
     return out, load_results(out)
 
 

@@ -39,9 +39,18 @@ def cmd_run(args) -> int:
         from .suites import Suite, validate
 
         metrics = [m for m in default_metrics() if args.reference or not get_metric(m).needs_reference]
-        suite = Suite(suite={"name": "adhoc", "version": "1", "tokenizers": args.tokenizer, "metrics": metrics,
-                             "reference_tokenizer": args.reference},
-                      corpora={Path(args.corpus).stem: {"source": "file", "path": args.corpus, "lang": args.lang}})
+        from pydantic import ValidationError
+
+        from .corpora import check_lang_tag
+        from .suites import SuiteError, validation_problems
+
+        check_lang_tag(args.lang, where="--lang")
+        try:
+            suite = Suite(suite={"name": "adhoc", "version": "1", "tokenizers": args.tokenizer, "metrics": metrics,
+                                 "reference_tokenizer": args.reference},
+                          corpora={Path(args.corpus).stem: {"source": "file", "path": args.corpus, "lang": args.lang}})
+        except ValidationError as e:
+            raise SuiteError(f"ad hoc run: {validation_problems(e)}") from None
         validate(suite)
         kind = get_kind("tokenizer")
     else:
@@ -236,7 +245,13 @@ def cmd_report(args) -> int:
 def cmd_validate_store(args) -> int:
     from .store import part_files, validate_store
 
-    n = len(part_files(Path(args.results_dir)))
+    root = Path(args.results_dir)
+    if not (root / "parts").is_dir():
+        what = "does not exist" if not root.exists() else "is a file" if not root.is_dir() else "has no parts/ folder"
+        _err(f"--results-dir {root} is not a results store ({what}); give the folder `tokbench run --results-dir` "
+             "wrote (default: results)")
+        return EXIT_BAD_INPUT
+    n = len(part_files(root))
     problems = validate_store(args.results_dir, quarantine=args.quarantine)
     for path, problem in problems:
         action = "moved to quarantine/" if args.quarantine else "use --quarantine to move it aside"

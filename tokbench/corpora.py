@@ -255,6 +255,22 @@ def check_utf8(path: Path) -> None:
                                   "(e.g. iconv -f latin1 -t utf-8).") from None
 
 
+def check_lang_tag(tag: str, *, where: str) -> str:
+    """``tag`` if it is a well-formed BCP 47 language tag (``langcodes``), else a CorpusError
+    naming ``where`` and, when one is close, the tag that was probably meant."""
+    import langcodes
+
+    if langcodes.tag_is_valid(tag):
+        return tag
+    hint = ""
+    head = tag.replace("_", "-").split("-")[0]
+    if head != tag and langcodes.tag_is_valid(head):
+        hint = f"; did you mean {head!r}?"
+    elif tag.lower() != tag and langcodes.tag_is_valid(tag.lower()):
+        hint = f"; did you mean {tag.lower()!r}?"
+    raise CorpusError(f"{where}: {tag!r} is not a BCP 47 language tag (e.g. en, tr, de-1996, zh-Hans, pt-BR){hint}")
+
+
 def load_file(path: str | Path, *, name: str | None = None, lang: str | None = None,
               lang_field: str | None = None, text_field: str = "text", key_field: str | None = None,
               fmt: str | None = None) -> Corpus:
@@ -263,6 +279,8 @@ def load_file(path: str | Path, *, name: str | None = None, lang: str | None = N
     name = name or path.stem
     if not path.exists():
         raise CorpusError(f"corpus file not found: {path}")
+    if path.is_dir():
+        raise CorpusError(f"corpus {path} is a directory, not a file: give one .txt, .jsonl or .parquet file")
     fmt = fmt or {".txt": "text", ".jsonl": "json", ".json": "json", ".parquet": "parquet"}.get(path.suffix.lower())
     if fmt is None:
         raise CorpusError(f"{path}: cannot tell the format from the extension; use .txt, .jsonl or .parquet "
@@ -274,7 +292,7 @@ def load_file(path: str | Path, *, name: str | None = None, lang: str | None = N
     if fmt in ("text", "json"):
         check_utf8(path)
     records = _read_with_datasets(path, fmt)
-    docs = []
+    docs, checked = [], set()
     for i, r in enumerate(records):
         text = r.get(text_field)
         if text is None:
@@ -284,6 +302,9 @@ def load_file(path: str | Path, *, name: str | None = None, lang: str | None = N
         doc_lang = lang if lang_field is None else r.get(lang_field)
         if doc_lang is None:
             raise CorpusError(f"{path}: record {i} has no language field {lang_field!r}")
+        if lang_field is not None and doc_lang not in checked:
+            check_lang_tag(str(doc_lang), where=f"{path}: record {i} field {lang_field!r}")
+            checked.add(doc_lang)
         docs.append({"lang": doc_lang, "key": r.get(key_field, i) if key_field else i, "text": str(text)})
     return Corpus.from_records(name, docs, source=str(path))
 
@@ -354,6 +375,11 @@ class CorpusSpec(BaseModel):
 
     @model_validator(mode="after")
     def _check(self):
+        for tag in ([self.lang] if self.lang else []) + (list(self.langs) if self.source != "udhr" else []):
+            try:
+                check_lang_tag(tag, where="language")
+            except CorpusError as e:
+                raise ValueError(str(e).removeprefix("language: ")) from None
         if self.source == "file" and not self.path:
             raise ValueError("a `file` corpus needs `path`")
         if self.source == "hub" and not self.hub_id:

@@ -180,7 +180,14 @@ class TransformersTokenizer(BaseTokenizer):
 
 
 def build_json(*, name: str, files: dict[str, Path], **_: object) -> HFJsonTokenizer:
-    return HFJsonTokenizer(name=name, tokenizer_file=files["tokenizer"])
+    path = files["tokenizer"]
+    try:
+        return HFJsonTokenizer(name=name, tokenizer_file=path)
+    except Exception as e:  # tokenizers raises a bare Exception for JSON that is not a tokenizer
+        if type(e).__name__ == "Exception" or isinstance(e, ValueError):
+            raise ValueError(f"{path} is not a Hugging Face tokenizer.json that the `tokenizers` library can read "
+                             f"({e})") from e
+        raise
 
 
 def build_transformers(*, name: str, files: dict[str, Path], hub_id: str | None = None,

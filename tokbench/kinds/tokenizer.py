@@ -98,6 +98,7 @@ class TokenizerKind(SuiteKind):
         metrics = suite.metric_names()
         base_dir = Path(suite.path).parent if suite.path != "<memory>" else None
         hashes = {name: resolve(name).fingerprint() for name in suite.suite.tokenizers}
+        built = _load_path_tokenizers(suite.suite.tokenizers)
         ref_name = suite.suite.reference_tokenizer
         ref_hash = hashes.get(ref_name) or (resolve(ref_name).fingerprint() if ref_name else None)
         units = []
@@ -117,7 +118,7 @@ class TokenizerKind(SuiteKind):
                     provenance={"tokenizer": name, "tokenizer_hash": hashes[name], "corpus": corpus_name,
                                 "corpus_hash": corpus.hash},
                     payload={"tokenizer": name, "corpus_name": corpus_name, "shared": shared, "configs": configs,
-                             "metrics": metrics}))
+                             "metrics": metrics, "built": built}))
         return units
 
     def _reference(self, suite: Suite, p: dict, ctx: UnitContext):
@@ -159,13 +160,33 @@ class TokenizerKind(SuiteKind):
             tc = ref_tc  # tokenize once: the reference was just tokenized
             ctx.advance(unit.size)
         else:
-            tc = tokenize_corpus(lambda: _build(ctx, name), shared["corpus"], tokenizer_hash=unit.provenance[
+            tc = tokenize_corpus(lambda: p["built"].get(name) or _build(ctx, name), shared["corpus"], tokenizer_hash=unit.provenance[
                 "tokenizer_hash"], segmenters=shared["segs"], use_cache=ctx.options.use_cache, progress=ctx.advance)
         rows = metric_rows(tc, metrics=metrics, reference_tc=ref_tc, reference_name=ref_name,
                            metric_params=suite.metric_params, segmenters=shared["segs"])
         for r in rows:
             r["config_hash"] = p["configs"][r["metric"]]
         return rows
+
+
+def _load_path_tokenizers(names: list[str]) -> dict[str, Any]:
+    """Tokenizers given as file paths are the user's input: one that does not load is bad input
+    (exit 2, before any work), not a failing unit. Registry entries load when first used."""
+    from ..registry import RegistryError, get_tokenizer, resolve
+
+    built = {}
+    for name in names:
+        spec = resolve(name)
+        if spec.source != name:  # a registry entry, not a path given on the command line
+            continue
+        try:
+            built[name] = get_tokenizer(spec)
+        except RegistryError:
+            raise
+        except Exception as e:
+            raise RegistryError(f"tokenizer file {name}: cannot be loaded as a {spec.backend!r} tokenizer: "
+                                f"{type(e).__name__}: {e}") from None
+    return built
 
 
 def _build(ctx: UnitContext, name: str) -> Any:

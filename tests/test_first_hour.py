@@ -1,0 +1,110 @@
+"""What a new user meets in the first hour, through the real CLI in subprocesses: bad input is
+exit 2 with one line naming the thing and the fix, checked before any work and writing nothing;
+the main command on a fresh clone shows the stored leaderboard and how to recompute."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def tokbench(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tokbench.cli", *args], capture_output=True, text=True,
+                          timeout=600, cwd=cwd)
+
+
+def one_error_line(p: subprocess.CompletedProcess) -> str:
+    assert p.returncode == 2, (p.returncode, p.stdout, p.stderr)
+    lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("tokbench: error: "), p.stderr
+    assert "Traceback" not in p.stderr
+    return lines[0]
+
+
+@pytest.fixture
+def corpus(tmp_path) -> Path:
+    f = tmp_path / "texts.txt"
+    f.write_text("Every one has the right to education.\nHer biri eğitim hakkına sahiptir.\n", encoding="utf-8")
+    return f
+
+
+def test_a_directory_as_corpus(tmp_path):
+    (tmp_path / "shards").mkdir()
+    out = tmp_path / "out"
+    line = one_error_line(tokbench("run", "--tokenizer", "gpt2", "--corpus", str(tmp_path / "shards"), "--lang", "en",
+                                   "--results-dir", str(out), "-q"))
+    assert "is a directory, not a file" in line and ".txt, .jsonl or .parquet" in line
+    assert not out.exists()
+
+
+def test_a_file_as_results_dir(tmp_path, corpus):
+    f = tmp_path / "results.txt"
+    f.write_text("not a folder")
+    line = one_error_line(tokbench("run", "--tokenizer", "gpt2", "--corpus", str(corpus), "--lang", "en",
+                                   "--results-dir", str(f), "-q"))
+    assert "is a file, not a directory" in line and f.read_text() == "not a folder"
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root writes anywhere")
+def test_a_results_dir_that_cannot_be_written(tmp_path, corpus):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        line = one_error_line(tokbench("run", "--tokenizer", "gpt2", "--corpus", str(corpus), "--lang", "en",
+                                       "--results-dir", str(ro / "results"), "-q"))
+        assert "is not writable" in line
+    finally:
+        ro.chmod(0o700)
+
+
+def test_validate_store_on_something_that_is_not_a_store(tmp_path):
+    (tmp_path / "empty").mkdir()
+    for target, what in ((tmp_path / "empty", "has no parts/ folder"), (tmp_path / "missing", "does not exist")):
+        line = one_error_line(tokbench("validate-store", "--results-dir", str(target)))
+        assert "is not a results store" in line and what in line
+
+
+def test_json_that_is_not_a_tokenizer_is_bad_input_for_run_and_check(tmp_path, corpus):
+    bad = tmp_path / "tok.json"
+    bad.write_text('{"vocab": 1}', encoding="utf-8")
+    out = tmp_path / "out"
+    line = one_error_line(tokbench("run", "--tokenizer", "gpt2", "--tokenizer", str(bad), "--corpus", str(corpus),
+                                   "--lang", "en", "--results-dir", str(out), "-q"))
+    assert "is not a Hugging Face tokenizer.json" in line and str(bad) in line
+    assert not (out / "parts").exists()  # gpt2 was not run either: the check comes first
+    check = tokbench("check", "gpt2", str(bad), "--corpus", str(corpus), "--lang", "en")
+    assert check.returncode == 2 and "is not a Hugging Face tokenizer.json" in check.stderr
+
+
+@pytest.mark.parametrize("tag,hint", [("xx-NOTALANG-42", None), ("tr-TURKEY", "'tr'"), ("TR-tr!", None)])
+def test_language_tags_are_bcp47(tag, hint, tmp_path, corpus):
+    line = one_error_line(tokbench("run", "--tokenizer", "gpt2", "--corpus", str(corpus), "--lang", tag,
+                                   "--results-dir", str(tmp_path / "out"), "-q"))
+    assert f"{tag!r} is not a BCP 47 language tag" in line
+    if hint:
+        assert f"did you mean {hint}?" in line
+    suite = tmp_path / "s.toml"
+    suite.write_text(f'[suite]\nname = "s"\ntokenizers = ["gpt2"]\n[corpora.c]\nsource = "file"\npath = "{corpus}"\n'
+                     f'lang = "{tag}"\n', encoding="utf-8")
+    line = one_error_line(tokbench("validate", str(suite)))
+    assert str(suite) in line and "corpora.c" in line and "BCP 47" in line
+
+
+def test_the_main_command_on_a_fresh_clone_shows_the_stored_leaderboard(tmp_path):
+    """`tokbench run` in a clone whose results/ already hold core-v1: nothing to compute, and
+    it says so, shows the table, and names the two ways to compute."""
+    clone = tmp_path / "clone"
+    shutil.copytree(ROOT / "suites", clone / "suites")
+    shutil.copytree(ROOT / "results" / "parts", clone / "results" / "parts")
+    p = tokbench("run", "-q", "--no-report", cwd=clone)
+    assert p.returncode == 0, p.stderr
+    assert "0 rows in 0 part file(s)" in p.stdout and "19 (tokenizer, corpus) already stored and skipped" in p.stdout
+    assert "--force recomputes" in p.stdout
+    assert "fertility/in_context" in p.stdout and "gpt2" in p.stdout
