@@ -108,3 +108,47 @@ def test_the_main_command_on_a_fresh_clone_shows_the_stored_leaderboard(tmp_path
     assert "0 rows in 0 part file(s)" in p.stdout and "19 (tokenizer, corpus) already stored and skipped" in p.stdout
     assert "--force recomputes" in p.stdout
     assert "fertility/in_context" in p.stdout and "gpt2" in p.stdout
+
+
+def test_a_value_that_cannot_be_computed_is_not_stored_as_done(tmp_path):
+    """%Pure with a root list that is not there yet: a warning, exit 1, and the rows are kept for
+    the record without a resume key; once the file exists, the same command computes them."""
+    from tokbench.store import load_results
+
+    roots = tmp_path / "roots.txt"
+    suite = tmp_path / "pure.toml"
+    suite.write_text(f"""
+[suite]
+name = "pure"
+tokenizers = ["gpt2"]
+metrics = ["fertility", "pure_token_share"]
+
+[metric_params.pure_token_share]
+backend = "file:{roots}"
+
+[corpora.udhr]
+source = "udhr"
+langs = ["en"]
+max_docs_per_lang = 2
+""", encoding="utf-8")
+    out = tmp_path / "out"
+    first = tokbench("run", str(suite), "--results-dir", str(out), "-q", "--no-report")
+    assert first.returncode == 1, first.stderr
+    assert "tokbench: warning: not computed for 1 unit(s) (tokenizer 'gpt2' on corpus 'udhr')" in first.stderr
+    assert "root/affix list file not found" in first.stderr and "rerun the same command" in first.stderr
+    df = load_results(out)
+    pure = df[df["metric"] == "pure_token_share"]
+    assert pure["value"].isna().all() and pure["config_hash"].isna().all() and pure["note"].notna().all()
+    assert df[df["metric"] == "fertility"]["config_hash"].notna().all()
+
+    roots.write_text("right\nevery\n-s\n-ed\n", encoding="utf-8")
+    second = tokbench("run", str(suite), "--results-dir", str(out), "-q", "--no-report")
+    assert second.returncode == 0 and "warning" not in second.stderr, second.stderr
+    assert "0 (tokenizer, corpus) already stored" in second.stdout
+    from tokbench.report import latest
+
+    now = latest(load_results(out))
+    value = now[(now["metric"] == "pure_token_share") & (now["variant"] == "types")]["value"]
+    assert len(value) == 1 and 0 < float(value.iloc[0]) < 1
+    third = tokbench("run", str(suite), "--results-dir", str(out), "-q", "--no-report")
+    assert third.returncode == 0 and "1 (tokenizer, corpus) already stored" in third.stdout

@@ -84,7 +84,18 @@ def run_and_report(kind, suite, options) -> int:
         print(f"leaderboard: {summary.leaderboard['markdown']} and {summary.leaderboard['html']}")
     for what, err in summary.failed:
         _err(f"{what}: {err}")
+    for reason, units in _group(summary.incomplete).items():
+        print(f"tokbench: warning: not computed for {len(units)} unit(s) ({units[0]}"
+              f"{', ...' if len(units) > 1 else ''}): {reason}. Stored as not done: install what is missing and "
+              "rerun the same command to compute it", file=sys.stderr)
     return EXIT_OK if summary.ok else EXIT_FAILED
+
+
+def _group(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for what, reason in pairs:
+        out.setdefault(reason, []).append(what)
+    return out
 
 
 def _print_table(summary, columns: int = 5) -> None:

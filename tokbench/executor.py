@@ -33,6 +33,7 @@ class RunSummary:
     parts: list[Path] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # units already stored ("tokenizer 'gpt2' on corpus 'udhr'")
     failed: list[tuple[str, str]] = field(default_factory=list)  # ("tokenizer 'x' failed on corpus 'udhr'", error)
+    incomplete: list[tuple[str, str]] = field(default_factory=list)  # (unit, reason): values that could not be computed
     rows: int = 0
     units: int = 0
     leaderboard: dict | None = None
@@ -40,7 +41,7 @@ class RunSummary:
 
     @property
     def ok(self) -> bool:
-        return not self.failed
+        return not self.failed and not self.incomplete
 
 
 class ResultsDirError(ValueError):
@@ -94,6 +95,8 @@ def stamp(rows: list[dict], *, unit: Unit, run_id: str, suite: str, suite_versio
     out = []
     for r in rows:
         row = {**base, **r}
+        if row.pop("incomplete", None):
+            row["config_hash"] = None  # not a finished result: no resume key, a rerun computes it
         row.update(run_id=run_id, suite=suite, suite_version=suite_version, tokbench_version=__version__,
                    schema_version=SCHEMA_VERSION, created_at=created, value=_finite(row.get("value")))
         out.append(row)
@@ -140,6 +143,8 @@ def execute(kind: SuiteKind, suite: Any, options: RunOptions | None = None) -> R
                 continue
             if not rows:
                 continue
+            for reason in dict.fromkeys(r["incomplete"] for r in rows if r.get("incomplete")):
+                summary.incomplete.append((str(u), reason))
             seq += 1
             summary.parts.append(write_part(stamp(rows, unit=u, run_id=summary.run_id, suite=name,
                                                   suite_version=version, created=now_utc()),

@@ -120,7 +120,9 @@ class SuiteKind:
 
     def execute(self, suite: Any, unit: Unit, ctx: UnitContext) -> list[dict]:
         """Rows of one unit (lang, metric, variant, value, n, params, note, metric_version, and any
-        provenance column that differs from ``unit.provenance``). Raise to fail the unit."""
+        provenance column that differs from ``unit.provenance``). Raise to fail the unit. A row
+        with ``incomplete = "reason"`` could not be computed here (a backend or extra is missing):
+        it is stored for the record but not as done, so a rerun computes it, and the run warns."""
         raise NotImplementedError
 
     def finish(self, suite: Any, ctx: UnitContext) -> list[str]:

@@ -51,11 +51,12 @@ def metric_rows(tc, *, metrics: list[str], reference_tc=None, reference_name: st
             values = metric.compute(MetricInput(sub, params, ref if metric.needs_reference else None, context=tc))
             for variant, v in values.items():
                 p = {k: val for k, val in {**params, **v.params}.items() if k != "note"}
-                rows.append({
-                    "lang": lang, "metric": name, "variant": variant, "value": _finite(v.value),
-                    "n": int(v.n), "params": json.dumps(p, sort_keys=True, default=str),
-                    "note": v.params.get("note"), "metric_version": metric.version,
-                })
+                row = {"lang": lang, "metric": name, "variant": variant, "value": _finite(v.value),
+                       "n": int(v.n), "params": json.dumps(p, sort_keys=True, default=str),
+                       "note": v.params.get("note"), "metric_version": metric.version}
+                if v.params.get("unavailable"):
+                    row["incomplete"] = v.params["unavailable"]
+                rows.append(row)
     return rows
 
 

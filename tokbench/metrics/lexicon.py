@@ -57,7 +57,8 @@ def _vocab_len(tc, ids: np.ndarray) -> int:
 
 
 def _backend_for(params: Mapping[str, Any], lang: str, need: str):
-    """(backend, None) or (None, reason)."""
+    """(backend, None) or (None, reason). A reason starting "backend " means a backend was named
+    (or found) but cannot be used here (not installed): a value that can be computed once it is."""
     from ..linguistic import BackendUnavailable, DEFAULT_MIN_ZIPF, get_backend, resolve_spec
 
     spec = resolve_spec(params, lang, need=need)
@@ -142,6 +143,8 @@ def _finalize(s: Stats, params: Mapping[str, Any], need: str, hit_name: str) -> 
     note = None
     if unjudged and not (kept_tokens or excl_tokens):
         note = reason or "tokens not judged: no backend for the language, or no type_text (re-tokenize)"
+        if reason and reason.startswith("backend "):
+            desc = {**desc, "unavailable": reason}  # not a result: the kind stores it as not done
     elif unjudged:
         note = f"{unjudged} of {tokens} tokens not judged (no backend or no type_text)"
     common = {**desc, "tokens": tokens, "types": types, "excluded_tokens": excl_tokens,
