@@ -152,3 +152,18 @@ max_docs_per_lang = 2
     assert len(value) == 1 and 0 < float(value.iloc[0]) < 1
     third = tokbench("run", str(suite), "--results-dir", str(out), "-q", "--no-report")
     assert third.returncode == 0 and "1 (tokenizer, corpus) already stored" in third.stdout
+
+
+def test_version_and_help_import_no_subcommand_module():
+    """`tokbench --version` and `--help` build the parser without importing any subcommand
+    module or heavy library (they start in a few tens of milliseconds)."""
+    code = ("import sys\nfrom tokbench.cli import main\n"
+            "for argv in (['--version'], ['--help']):\n"
+            "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
+            "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('pandas', 'pyarrow', 'numpy', 'torch', "
+            "'pydantic') or m.startswith(('tokbench.report', 'tokbench.gate', 'tokbench.lm', 'tokbench.chartasks', "
+            "'tokbench.transplant', 'tokbench.kinds')))\n"
+            "print('HEAVY', heavy)\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "HEAVY []" in p.stdout, p.stdout[-2000:] + p.stderr[-2000:]
+    assert "reproduce" in p.stdout and "perplexity" in p.stdout  # every subcommand is listed

@@ -272,19 +272,30 @@ def cmd_validate_store(args) -> int:
 
 
 # Subcommands defined next to what they run: name -> "module:add_parser" (a function that
-# registers its parser on the subparsers, with ``set_defaults(func=...)``); imported lazily.
+# registers its parser on the subparsers, with ``set_defaults(func=...)``), imported only when
+# that subcommand runs; ``COMMAND_HELP`` gives `tokbench --help` its lines without importing.
 from .plugins import Registry  # noqa: E402
 
 SUBCOMMANDS: Registry = Registry("subcommand", group=None)
-SUBCOMMANDS.add("chartasks", "tokbench.chartasks.cli:add_parser")
-SUBCOMMANDS.add("publish", "tokbench.report.publish:add_parser")
-SUBCOMMANDS.add("compare/check", "tokbench.gate.cli:add_parser")
-SUBCOMMANDS.add("perplexity", "tokbench.lm.cli:add_parser")
-SUBCOMMANDS.add("transplant", "tokbench.transplant.cli:add_parser")
-SUBCOMMANDS.add("reproduce", "tokbench.reproduce:add_parser")
+COMMAND_HELP = {
+    "chartasks": ("tokbench.chartasks.cli:add_parser",
+                  "character-level tasks (CharBench/CUTE): generate items, tokenizer-side analysis"),
+    "publish": ("tokbench.report.publish:add_parser", "build a self-contained static leaderboard site from the store"),
+    "compare": ("tokbench.gate.cli:add_parser",
+                "compare two tokenizers: per metric x language deltas with paired bootstrap CIs"),
+    "check": ("tokbench.gate.cli:add_parser",
+              "regression gate: compare and fail (exit 1) when a suite [thresholds] rule is violated"),
+    "perplexity": ("tokbench.lm.cli:add_parser", "zero-shot perplexity of causal LMs (bits/byte, ppl ratios)"),
+    "transplant": ("tokbench.transplant.cli:add_parser", "transplant a tokenizer onto a causal LM (zero-shot embedding initialisation)"),
+    "reproduce": ("tokbench.reproduce:add_parser", "rerun a suite from scratch and compare with a stored result set"),
+}
+for _name, (_target, _help) in COMMAND_HELP.items():
+    SUBCOMMANDS.add(_name, _target)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; subcommands other than ``command`` (all of them when None) get a light
+    placeholder, so `tokbench --version`, `--help` and `ls` import no subcommand module."""
     from . import __version__
 
     p = argparse.ArgumentParser(prog="tokbench", description="Tokenizer-quality benchmarks with provenance.")
@@ -336,13 +347,23 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--results-dir", default="results")
     rep.set_defaults(func=cmd_report)
 
+    wanted = COMMAND_HELP[command][0] if command in COMMAND_HELP else None
+    done = set()
     for name in SUBCOMMANDS.names():
-        SUBCOMMANDS.get(name)(sub)
+        target = COMMAND_HELP[name][0]
+        if target == wanted:
+            if target not in done:
+                SUBCOMMANDS.get(name)(sub)
+                done.add(target)
+        else:
+            sub.add_parser(name, help=COMMAND_HELP[name][1])
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    args = build_parser(command).parse_args(argv)
     from .assets import AssetError
     from .corpora import CorpusError
     from .registry import RegistryError
