@@ -322,7 +322,7 @@ def test_cli_registered():
     from tokbench.cli import SUBCOMMANDS, build_parser
 
     assert "transplant" in SUBCOMMANDS
-    args = build_parser().parse_args(["transplant", "--model", "m", "--tokenizer", "gpt2", "--method", "hybrid",
+    args = build_parser("transplant").parse_args(["transplant", "--model", "m", "--tokenizer", "gpt2", "--method", "hybrid",
                                       "--k", "4", "--mix", "0.5"])
     assert args.k == 4 and args.mix == 0.5
 
