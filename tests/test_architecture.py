@@ -64,3 +64,13 @@ def test_core_modules_import_no_upper_layer():
 def test_part_files_are_written_by_the_executor_only():
     writers = [rel for rel, p in modules().items() if "write_part(" in p.read_text(encoding="utf-8")]
     assert sorted(writers) == ["executor.py", "store.py"]
+
+
+def test_docstring_examples_of_the_plugin_points_run():
+    import doctest
+    import importlib
+
+    for name in ("tokbench.plugins", "tokbench.kinds", "tokbench.metrics", "tokbench.adapters", "tokbench.transplant",
+                 "tokbench.registry"):
+        result = doctest.testmod(importlib.import_module(name))
+        assert result.failed == 0 and result.attempted > 0, name

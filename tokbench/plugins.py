@@ -13,7 +13,7 @@ The registries themselves live next to what they hold (``tokbench.metrics.METRIC
 ``tokbench.backends``      a :class:`tokbench.adapters.base.Backend` record (tokenizer backend)
 ``tokbench.metrics``       a :class:`tokbench.metrics.base.Metric` (or a list of them)
 ``tokbench.suite_kinds``   a :class:`tokbench.kinds.base.SuiteKind` subclass or instance
-``tokbench.linguistic``    a linguistic backend factory ``(lang, min_zipf) -> backend``
+``tokbench.linguistic``    a linguistic backend factory ``(lang, arg, min_zipf) -> backend``
 ``tokbench.registries``    a path (or a callable returning one) of a tokenizer registry TOML
 =========================  ==================================================================
 

@@ -229,6 +229,7 @@ def _no_arg(name: str, arg: str | None) -> None:
 
 
 def _zemberek(lang: str, arg: str | None, min_zipf: float) -> LinguisticBackend:
+    """zemberek: Turkish morphological analysis (roots, affixes, words); needs the [lang] extra"""
     _no_arg("zemberek", arg)
     if base_lang(lang) != "tr":
         raise BackendUnavailable(f"zemberek is a Turkish analyser, not for {lang!r}")
@@ -238,12 +239,14 @@ def _zemberek(lang: str, arg: str | None, min_zipf: float) -> LinguisticBackend:
 
 
 def _hunspell(lang: str, arg: str | None, min_zipf: float) -> LinguisticBackend:
+    """hunspell[:PATH]: a hunspell dictionary (words; affix rules as morphemes), e.g. apt hunspell-tr"""
     from .hunspell import HunspellBackend
 
     return HunspellBackend(lang, arg or None)
 
 
 def _wordfreq(lang: str, arg: str | None, min_zipf: float) -> LinguisticBackend:
+    """wordfreq: words of the language's wordfreq list above a Zipf frequency (min_zipf)"""
     _no_arg("wordfreq", arg)
     from .wordfreq_backend import WordfreqBackend
 
@@ -251,6 +254,7 @@ def _wordfreq(lang: str, arg: str | None, min_zipf: float) -> LinguisticBackend:
 
 
 def _rootlist(lang: str, arg: str | None, min_zipf: float) -> LinguisticBackend:
+    """file:PATH: a root/affix list file (morphemes), one item per line"""
     if not arg or not Path(arg).is_file():
         raise BackendUnavailable(f"root/affix list file not found: {arg!r} (file:PATH needs an existing file)")
     from .rootlist import RootListBackend
