@@ -167,3 +167,20 @@ def test_version_and_help_import_no_subcommand_module():
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "HEAVY []" in p.stdout, p.stdout[-2000:] + p.stderr[-2000:]
     assert "reproduce" in p.stdout and "perplexity" in p.stdout  # every subcommand is listed
+
+
+def test_ad_hoc_runs_are_named_and_the_summary_says_when_it_is_not_like_with_like(tmp_path, corpus):
+    from tokbench.store import load_results
+
+    tr = tmp_path / "tr.txt"
+    tr.write_text("Herkes eğitim hakkına sahiptir.\n", encoding="utf-8")
+    out = tmp_path / "out"
+    common = ["--results-dir", str(out), "-q", "--no-report", "--suite-name", "my-eval"]
+    assert tokbench("run", "--tokenizer", "gpt2", "--tokenizer", "byt5", "--corpus", str(corpus), "--lang", "en",
+                    *common).returncode == 0
+    p = tokbench("run", "--tokenizer", "gpt2", "--corpus", str(tr), "--lang", "tr", *common)
+    assert p.returncode == 0, p.stderr
+    assert set(load_results(out)["suite"]) == {"my-eval"}
+    rows = {line.split()[0]: line.split() for line in p.stdout.splitlines() if line.startswith(("gpt2 ", "byt5 "))}
+    assert rows["gpt2"][-1] == "2" and rows["byt5"][-1] == "1"  # the scopes column
+    assert "note: not like with like: byt5 cover fewer (corpus, language) scopes than the others (2)" in p.stdout

@@ -46,8 +46,8 @@ def cmd_run(args) -> int:
 
         check_lang_tag(args.lang, where="--lang")
         try:
-            suite = Suite(suite={"name": "adhoc", "version": "1", "tokenizers": args.tokenizer, "metrics": metrics,
-                                 "reference_tokenizer": args.reference},
+            suite = Suite(suite={"name": args.suite_name, "version": "1", "tokenizers": args.tokenizer,
+                                 "metrics": metrics, "reference_tokenizer": args.reference},
                           corpora={Path(args.corpus).stem: {"source": "file", "path": args.corpus, "lang": args.lang}})
         except ValidationError as e:
             raise SuiteError(f"ad hoc run: {validation_problems(e)}") from None
@@ -122,7 +122,16 @@ def _print_table(summary, columns: int = 5) -> None:
             table[f"{m}/{v}"] = sel.groupby("tokenizer")["value"].mean()
     if table:
         out = pd.DataFrame(table)
+        # like with like: how many (corpus, language) scopes each tokenizer's values cover
+        per = df[df["lang"] != "*"]
+        scopes = per.drop_duplicates(["tokenizer", "corpus", "lang"]).groupby("tokenizer").size()
+        out["scopes"] = scopes.reindex(out.index).fillna(0).astype(int)
         print(out.sort_values(out.columns[0]).round(3).to_string())
+        if out["scopes"].nunique() > 1:
+            fewer = sorted(out.index[out["scopes"] < out["scopes"].max()])
+            print(f"note: not like with like: {', '.join(fewer)} cover fewer (corpus, language) scopes than "
+                  f"the others ({out['scopes'].max()}); compare them on shared scopes (per-language tables of "
+                  "the leaderboard)")
 
 
 def cmd_ls(args) -> int:
@@ -309,6 +318,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     r.add_argument("--corpus", help="ad hoc: a .txt/.jsonl/.parquet file")
     r.add_argument("--lang", help="ad hoc: language tag of the corpus")
     r.add_argument("--reference", help="ad hoc: reference tokenizer for nsl")
+    r.add_argument("--suite-name", default="adhoc", help="ad hoc: the suite name stored in the rows (default adhoc)")
     r.add_argument("--registry", action="append", help="extra tokenizer registry TOML (repeatable)")
     r.add_argument("--results-dir", default="results", help="results store (default: results/)")
     r.add_argument("--limit-docs", type=int, help="at most N documents per language (quick runs)")
