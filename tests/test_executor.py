@@ -158,3 +158,24 @@ def test_turkish_suite_reproduces_the_committed_rows():
         pytest.skip("hunspell-tr is not installed (apt-get install hunspell-tr; .ci/run installs it)")
     res = reproduce("turkish-v1", results_dir=COMMITTED, progress=False)
     assert res.compared > 200 and res.ok, (res.differences[:5], res.missing[:5], res.extra[:5])
+
+
+def test_library_version_changes_are_named_and_reuse_is_explicit(committed, monkeypatch, capsys):
+    """The committed perplexity-v1 scores were made with other library versions than a newer
+    install: planning says which versions changed and rescores by default; --reuse-scores
+    keeps the stored scores (and the ppl_ratio rows computed from them)."""
+    import tokbench.kinds.perplexity as ppl
+
+    stored = _stored_library_versions(committed, "perplexity-v1")
+    newer = {**stored, "transformers": stored["transformers"] + ".post99"}
+    monkeypatch.setattr(ppl, "library_versions", lambda: newer)
+    kind, s = load_any("perplexity-v1")
+    keys = _StoredKeys(committed)
+    units = kind.plan(s, RunOptions(results_dir=COMMITTED, progress=False, store=committed))
+    err = capsys.readouterr().err
+    assert not any(keys.done(u) for u in units)
+    assert f"transformers {stored['transformers']} -> {newer['transformers']}" in err and "rescoring" in err
+    assert "--reuse-scores" in err
+    reused = kind.plan(s, RunOptions(results_dir=COMMITTED, progress=False, store=committed, reuse_scores=True))
+    assert "reusing the stored scores" in capsys.readouterr().err
+    assert [str(u) for u in reused if not keys.done(u)] == []

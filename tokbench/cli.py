@@ -58,7 +58,7 @@ def cmd_run(args) -> int:
     options = RunOptions(results_dir=Path(args.results_dir), use_cache=not args.no_cache, force=args.force,
                          progress=not args.quiet, render=not args.no_report, limit_docs=args.limit_docs,
                          device=args.device, models=args.model, batch_size=args.batch_size, all_docs=args.all_docs,
-                         export_task=args.export_task)
+                         export_task=args.export_task, reuse_scores=args.reuse_scores)
     return run_and_report(kind, suite, options)
 
 
@@ -331,6 +331,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     r.add_argument("--batch-size", type=int, help="model suites: override the suite's batch size")
     r.add_argument("--all-docs", action="store_true", help="ignore the suite's max_docs_per_lang (GPU scale)")
     r.add_argument("--export-task", metavar="DIR", help="perplexity suites: keep the generated lm-eval task in DIR")
+    r.add_argument("--reuse-scores", action="store_true",
+                   help="model suites: keep stored scores made with other lm-eval/transformers/torch versions")
     r.set_defaults(func=cmd_run)
 
     ls = sub.add_parser("ls", help="list tokenizers, corpora, metrics, suites or assets")

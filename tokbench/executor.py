@@ -117,9 +117,10 @@ def execute(kind: SuiteKind, suite: Any, options: RunOptions | None = None) -> R
         raise SuiteError(f"a {kind.name} suite needs {', '.join(missing)}: {kind.install_hint or 'pip install them'}")
     name, version = kind.identity(suite)
     summary = RunSummary(run_id=new_run_id(), results_dir=results_dir, suite=name, kind=kind.name)
+    options.store = None if options.force else load_results(results_dir)
     units = kind.plan(suite, options)  # loads and checks every input before anything is written
     summary.units = len(units)
-    stored = _StoredKeys(None if options.force else load_results(results_dir))
+    stored = _StoredKeys(options.store)
     todo = []
     for u in units:
         if stored.done(u):

@@ -93,8 +93,10 @@ class Comparison:
                           "examples": [jsonable(asdict(e)) for e in v]} for k, v in self.examples.items()],
         }
 
-    def to_markdown(self, *, mode: str = "check", max_rows: int = 10) -> str:
-        return render_markdown(self, mode=mode, max_rows=max_rows)
+    def to_markdown(self, *, mode: str = "check", max_rows: int = 10, lang_focus: Sequence[str] | None = None,
+                    all_langs: bool = False) -> str:
+        """The summary; ``lang_focus``/``all_langs`` choose the languages of its "All metrics" table."""
+        return render_markdown(self, mode=mode, max_rows=max_rows, lang_focus=lang_focus, all_langs=all_langs)
 
 
 # --------------------------------------------------------------------------------------

@@ -46,7 +46,21 @@ class Side:
     spec: Any = None  # TokenizerSpec, or None when it cannot be rebuilt (run:<id> with changed files)
     run_id: str | None = None
     rebuild_error: str | None = None
+    path: str | None = None  # the absolute path of a tokenizer given as a path
+    display: str = ""  # the name the summary shows (default: the label; parent/name for a path)
     _tok: Any = field(default=None, repr=False)
+
+    @property
+    def shown(self) -> str:
+        return self.display or self.label
+
+    def vocab_size(self, tc) -> int | None:
+        """The vocabulary size: the tokenizer's when it was built, else the one its tokenization
+        recorded (a cached tokenization never builds the tokenizer, and this does not either)."""
+        if self._tok is not None:
+            return int(self._tok.vocab_size)
+        v = (tc.meta or {}).get("vocab_size") if tc is not None else None
+        return int(v) if v is not None else None
 
     def build(self):
         """The tokenizer (built once); raises GateError when it cannot be rebuilt."""
@@ -65,8 +79,34 @@ def resolve_side(arg: str, *, results_dir: str | Path = "results") -> Side:
 
     if not arg.startswith(RUN_PREFIX):
         spec = resolve(arg)  # RegistryError (exit 2) with a did-you-mean
-        return Side(label=arg, name=arg, hash=spec.fingerprint(), spec=spec)
+        path = None
+        if spec.source == arg and spec.name == arg and len(spec.paths) == 1:  # a path, not a registry entry
+            path = str(next(iter(spec.paths.values())))
+        return Side(label=arg, name=arg, hash=spec.fingerprint(), spec=spec, path=path,
+                    display=short_path(path) if path else "")
     return _resolve_run(arg, Path(results_dir))
+
+
+def short_path(path: str | Path, parts: int = 2) -> str:
+    """How the summary names a tokenizer path: its last ``parts`` components (``parent/name``)."""
+    p = Path(path)
+    return "/".join(p.parts[-parts:]) if len(p.parts) > parts else str(p)
+
+
+def name_sides(b: Side, c: Side, baseline_name: str | None = None, candidate_name: str | None = None) -> None:
+    """Apply ``--name-baseline``/``--name-candidate``; two default path names that read the same
+    (``a/x/tokenizer.json`` and ``b/x/tokenizer.json``) get more of their paths until they differ."""
+    if b.path and c.path and b.path != c.path and not (baseline_name or candidate_name):
+        n = 2
+        while short_path(b.path, n) == short_path(c.path, n) and n < max(len(Path(b.path).parts),
+                                                                       len(Path(c.path).parts)):
+            n += 1
+        b.display, c.display = short_path(b.path, n), short_path(c.path, n)
+    for side, name in ((b, baseline_name), (c, candidate_name)):
+        if name is not None:
+            if not name.strip():
+                raise GateError("--name-baseline/--name-candidate: give a non-empty name")
+            side.display = name
 
 
 def _resolve_run(arg: str, results_dir: Path) -> Side:
@@ -118,9 +158,13 @@ def _resolve_run(arg: str, results_dir: Path) -> Side:
 def run_gate(baseline: str, candidate: str, *, suite: str | None = None, corpus: str | None = None,
              lang: str | None = None, limit_docs: int | None = None, resamples: int = 1000, seed: int = 0,
              full_ci: bool = False, examples: int = 5, results_dir: str | Path = "results",
-             use_cache: bool = True, progress: bool = False):
+             use_cache: bool = True, progress: bool = False, baseline_name: str | None = None,
+             candidate_name: str | None = None, lang_focus: list[str] | None = None):
     """Compare ``candidate`` against ``baseline`` on a suite's corpora (or one file); returns a
-    :class:`tokbench.gate.bootstrap.Comparison` with the suite's thresholds evaluated."""
+    :class:`tokbench.gate.bootstrap.Comparison` with the suite's thresholds evaluated.
+
+    ``baseline_name``/``candidate_name``: the names the summary shows (``meta``); ``lang_focus``
+    is only checked here (exit 2 for a language no corpus has), the summary uses it."""
     from ..corpora import CorpusError, load_corpus
     from ..metrics import get_metric
     from ..registry import RegistryError
@@ -143,8 +187,14 @@ def run_gate(baseline: str, candidate: str, *, suite: str | None = None, corpus:
         base_dir = None
     else:
         specs = dict(s.corpora)
+    from ..corpora import check_lang_tag
+
+    lang_focus = [code for code in lang_focus or [] if code != "*"]  # the pooled scope is always shown
+    for code in lang_focus:
+        check_lang_tag(code, where="--lang-focus")
     b_side = resolve_side(baseline, results_dir=results_dir)
     c_side = resolve_side(candidate, results_dir=results_dir)
+    name_sides(b_side, c_side, baseline_name, candidate_name)
     metrics = s.metric_names()
     notes: list[str] = []
     ref_name = s.suite.reference_tokenizer
@@ -165,13 +215,18 @@ def run_gate(baseline: str, candidate: str, *, suite: str | None = None, corpus:
             drop_ref_metrics("the suite names no reference_tokenizer")
     corpora = [(name, load_corpus(name, spec, base_dir=base_dir).limit_docs(limit_docs))
                for name, spec in specs.items()]
+    have = {l for _, corp in corpora for l in corp.langs}
+    missing = [code for code in lang_focus if code not in have]
+    if missing:
+        langs = "; ".join(f"{name}: {', '.join(corp.langs)}" for name, corp in corpora)
+        raise GateError(f"--lang-focus {', '.join(missing)}: no corpus has this language ({langs})")
 
     def tokenize(side: Side, corp, segs):
         bar = None
         if progress:
             from tqdm.auto import tqdm
 
-            bar = tqdm(total=len(corp), desc=f"{side.name}/{corp.name}", unit="doc", file=sys.stderr)
+            bar = tqdm(total=len(corp), desc=f"{side.shown}/{corp.name}", unit="doc", file=sys.stderr)
         try:
             return tokenize_corpus(side.build, corp, tokenizer_hash=side.hash, segmenters=segs,
                                    use_cache=use_cache, progress=bar.update if bar else None)
@@ -186,6 +241,7 @@ def run_gate(baseline: str, candidate: str, *, suite: str | None = None, corpus:
 
     pairs = []
     corpora_meta = {}
+    vocab: dict[str, int | None] = {}
     for name, corp in corpora:
         segs = {l: s.segmenters.get(l) or default_segmenter(l) for l in corp.langs}
         tc_b = tokenize(b_side, corp, segs)
@@ -203,11 +259,16 @@ def run_gate(baseline: str, candidate: str, *, suite: str | None = None, corpus:
                     drop_ref_metrics(f"the reference tokenizer failed ({e})")
         pairs.append(CorpusPair(name=name, baseline=tc_b, candidate=tc_c, texts=corp.text, reference=tc_r,
                                 segmenters=segs))
+        if not vocab:
+            vocab = {"b": b_side.vocab_size(tc_b), "c": c_side.vocab_size(tc_c)}
         corpora_meta[name] = {"langs": len(corp.langs), "docs": len(corp), "hash": corp.hash,
                               "limit_docs": limit_docs}
     meta = {"suite": s.name, "suite_version": s.version, "suite_path": s.path,
             "baseline_hash": b_side.hash, "candidate_hash": c_side.hash,
             "baseline_run": b_side.run_id, "candidate_run": c_side.run_id,
+            "baseline_name": b_side.shown, "candidate_name": c_side.shown,
+            "baseline_path": b_side.path, "candidate_path": c_side.path,
+            "baseline_vocab_size": vocab.get("b"), "candidate_vocab_size": vocab.get("c"),
             "reference": ref_name if any(m in ref_metrics for m in metrics) else None, "corpora": corpora_meta}
     result = compare(pairs, metrics=metrics, metric_params=s.metric_params, thresholds=s.thresholds,
                      resamples=resamples, seed=seed, full_ci=full_ci, baseline=b_side.label,
@@ -280,7 +341,7 @@ def _piece_text(tok, token_id: int) -> str:
 # command line
 
 def _write_outputs(result, args, mode: str) -> None:
-    md = result.to_markdown(mode=mode)
+    md = result.to_markdown(mode=mode, lang_focus=args.lang_focus, all_langs=args.all_langs)
     if args.summary and args.summary != "-":
         path = Path(args.summary)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -314,7 +375,9 @@ def _cmd(args, mode: str) -> int:
         result = run_gate(args.baseline, args.candidate, suite=args.suite, corpus=args.corpus, lang=args.lang,
                           limit_docs=args.limit_docs, resamples=args.resamples, seed=args.seed,
                           full_ci=args.full_ci, examples=args.examples, results_dir=args.results_dir,
-                          use_cache=not args.no_cache, progress=not args.quiet)
+                          use_cache=not args.no_cache, progress=not args.quiet,
+                          baseline_name=args.name_baseline, candidate_name=args.name_candidate,
+                          lang_focus=args.lang_focus)
     except (GateError, SuiteError, RegistryError, CorpusError, AssetError) as e:
         _err(str(e))
         return EXIT_BAD_INPUT
@@ -345,6 +408,17 @@ def _add_common(p) -> None:
     p.add_argument("--full-ci", action="store_true",
                    help="also bootstrap the vocabulary-histogram metrics that no threshold names (slower)")
     p.add_argument("--examples", type=int, default=5, help="example words/documents per failure (default 5)")
+    p.add_argument("--name-baseline", metavar="NAME",
+                   help="name BASELINE in the summary (default: its registry name; a path as parent/file, "
+                        "e.g. my-bpe/tokenizer.json; the JSON keeps the full path)")
+    p.add_argument("--name-candidate", metavar="NAME", help="name CANDIDATE in the summary (as --name-baseline)")
+    shown = p.add_mutually_exclusive_group()
+    shown.add_argument("--lang-focus", action="append", metavar="CODE",
+                       help="the 'All metrics' table shows these languages besides the pooled '*' rows "
+                            "(repeatable). Default: every language of a corpus with at most 3, else only the "
+                            "languages that fail a threshold. Display only: every language is still checked")
+    shown.add_argument("--all-langs", action="store_true",
+                       help="the 'All metrics' table shows every language")
     p.add_argument("--summary", help="write the markdown summary here (default: stdout, and appended to "
                                      "$GITHUB_STEP_SUMMARY when set)")
     p.add_argument("--json", help="also write every value, CI and check as JSON")

@@ -67,6 +67,8 @@ class RunOptions:
     batch_size: int | None = None
     all_docs: bool = False  # ignore the suite's max_docs_per_lang
     export_task: str | None = None  # perplexity: keep the generated lm-eval task here
+    reuse_scores: bool = False  # model kinds: reuse stored scores made with other library versions
+    store: Any = None  # set by the executor: the stored rows (None with force), for plan to read
     extra: dict[str, Any] = field(default_factory=dict)  # plug-in kinds' own options
 
 

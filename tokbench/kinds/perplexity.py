@@ -17,6 +17,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Literal
@@ -232,8 +233,8 @@ class PerplexityKind(SuiteKind):
             ident = model_identity(suite.model(mname))
             for cname, corpus in corpora.items():
                 key = {"model": ident, "max_length": p.max_length, "batch_size": bs, "dtype": p.dtype,
-                       "corpus_hash": corpus.hash, "metric_version": METRIC_VERSION, **versions}
-                h = chash[(mname, cname)] = _sha16(key)
+                       "corpus_hash": corpus.hash, "metric_version": METRIC_VERSION}
+                h = chash[(mname, cname)] = self._score_key(suite, key, versions, mname, cname, options)
                 units.append(Unit(
                     label=f"model {mname!r}", scope=f"on corpus {cname!r}", size=len(corpus),
                     done_when=[{"suite": suite.suite.name, "metric": "bits_per_byte", "model": mname,
@@ -254,6 +255,34 @@ class PerplexityKind(SuiteKind):
                         payload={"step": "ratio", "model": mname, "corpus": corpus,
                                  "cand_hash": chash[(mname, cname)], "ref_hash": chash[(ref_name, cname)]}))
         return units
+
+    def _score_key(self, suite: PplSuite, key: dict, versions: dict, mname: str, cname: str,
+                   options: RunOptions) -> str:
+        """The scoring unit's ``config_hash``: with the installed library versions; when only scores
+        made with other versions are stored, say which versions changed, and with
+        ``--reuse-scores`` take the stored key (the scores are kept, nothing is rescored)."""
+        h = _sha16({**key, **versions})
+        df = options.store
+        if df is None or df.empty:
+            return h
+        sel = df[(df["suite"] == suite.suite.name) & (df["model"] == mname) & (df["metric"] == "bits_per_byte")
+                 & (df["corpus_hash"] == key["corpus_hash"])]
+        if sel.empty or (sel["config_hash"] == h).any():
+            return h
+        for params, stored_h in zip(sel["params"][::-1], sel["config_hash"][::-1]):  # newest first
+            old = {k: json.loads(params).get(k) for k in versions}
+            if _sha16({**key, **old}) != stored_h:
+                continue  # another model, protocol or corpus: not a version change
+            changed = ", ".join(f"{k} {old[k]} -> {versions[k]}" for k in versions if old[k] != versions[k])
+            if options.reuse_scores:
+                print(f"tokbench: model {mname!r} on corpus {cname!r}: reusing the stored scores ({changed}; "
+                      "--reuse-scores)", file=sys.stderr)
+                return stored_h
+            print(f"tokbench: model {mname!r} on corpus {cname!r}: the stored scores were made with other "
+                  f"library versions ({changed}): rescoring. --reuse-scores keeps the stored scores instead",
+                  file=sys.stderr)
+            return h
+        return h
 
     def _load(self, suite: PplSuite, mname: str, ctx: UnitContext):
         """The loaded (model, tokenizer, info) of ``mname``; one model in memory at a time."""

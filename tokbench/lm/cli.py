@@ -23,7 +23,7 @@ def cmd_perplexity(args) -> int:
     options = RunOptions(results_dir=Path(args.results_dir), force=args.force, progress=not args.quiet,
                          render=not args.no_report, limit_docs=args.limit_docs, device=args.device,
                          models=args.model, batch_size=args.batch_size, all_docs=args.all_docs,
-                         export_task=args.export_task)
+                         export_task=args.export_task, reuse_scores=args.reuse_scores)
     return run_and_report(kind, suite, options)
 
 
@@ -42,6 +42,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--export-task", metavar="DIR",
                    help="keep the generated lm-eval task YAML and JSONL in DIR (rerun them with lm_eval --include_path)")
     p.add_argument("--force", action="store_true", help="rescore what the store already holds")
+    p.add_argument("--reuse-scores", action="store_true",
+                   help="keep stored scores made with other lm-eval/transformers/torch versions (else: rescored, "
+                        "with a line naming the versions that changed)")
     p.add_argument("--results-dir", default="results")
     p.add_argument("--no-report", action="store_true", help="do not render the leaderboard afterwards")
     p.add_argument("-q", "--quiet", action="store_true")

@@ -50,6 +50,8 @@ class Show:
     differs from its metric (``pcw/strr`` is a share of words kept whole: higher is better).
     ``drilldown``: a per-language table in the markdown leaderboard. ``models_table``: a column of
     the joined models table (model-side metrics; tokenizer metrics of the model's tokenizer).
+    ``lossless``: this variant measures losslessness: 1.0 (0.0 when lower is better) is exact;
+    any other value flags the tokenizer's row in the suite summary (a mark and a footnote).
     """
 
     order: int | None = None
@@ -57,6 +59,7 @@ class Show:
     unit: str | None = None
     drilldown: bool = False
     models_table: bool = False
+    lossless: bool = False
 
 
 class Described:
@@ -80,7 +83,7 @@ class Described:
         for v in self.variants:  # type: ignore[attr-defined]
             s = self.show(v)
             variants[v] = {"unit": self.unit_of(v), "higher_is_better": self.direction(v), "order": s.order,
-                           "drilldown": s.drilldown, "models_table": s.models_table}
+                           "drilldown": s.drilldown, "models_table": s.models_table, "lossless": s.lossless}
         return {"name": self.name, "unit": self.unit, "higher_is_better": self.higher_is_better,  # type: ignore
                 "description": self.description, "variants": variants,  # type: ignore[attr-defined]
                 "version": getattr(self, "version", None), "needs_reference": getattr(self, "needs_reference", False),

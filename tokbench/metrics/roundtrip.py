@@ -31,5 +31,5 @@ ROUNDTRIP = Metric(
     version=1,
     stats=_stats,
     finalize=_finalize,
-    display={"micro": Show(order=110)},
+    display={"micro": Show(order=110, lossless=True)},
 )

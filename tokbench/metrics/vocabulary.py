@@ -107,7 +107,7 @@ UNK_RATE = Metric(
     version=1,
     stats=_unk_stats,
     finalize=_unk_finalize,
-    display={"micro": Show(order=90)},
+    display={"micro": Show(order=90, lossless=True)},
 )
 
 
