@@ -126,5 +126,5 @@ def test_the_committed_leaderboard_reproduces(store):
     _, df = store
     committed = load_results(Path(__file__).resolve().parent.parent / "results")
     res = compare_rows(committed, df, suite="core-v1")
-    assert res.compared > 20_000
+    assert res.compared > 18_000  # 19 tokenizers x 41 languages (and "*") x every variant
     assert (res.differences[:5], res.missing[:5], res.extra[:5]) == ([], [], [])

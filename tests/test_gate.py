@@ -143,9 +143,26 @@ def test_compare_prints_the_table_without_failing(gate_suite, capsys):
     rc = main(["compare", "gpt2", "byt5", "--suite", str(gate_suite), "--limit-docs", "3", "-q"])
     assert rc == EXIT_OK
     md = capsys.readouterr().out
-    assert md.startswith("## tokbench compare: `gpt2` → `byt5`")
-    assert "| fertility/in_context |" in md and "▼ worse" in md
-    assert "### Thresholds (informational" in md
+    assert md.startswith("## tokbench compare: `gpt2` → `byt5`\n\n"  # both names, fingerprints, vocabularies
+                         "baseline **`gpt2`** (`ba9fd4f731a6`, vocabulary 50,257) → candidate **`byt5`** "
+                         "(`906ee0774601`, vocabulary 384) · suite `gate-test` v1 · corpus `udhr`: 2 language(s), "
+                         "6 documents (at most 3 per language)\n")
+    assert "| fertility/in_context |" in md and "▼ worse" in md and "### Thresholds (informational" in md
+    # two languages (at most 3): the pooled rows and both languages', grouped by metric/variant
+    assert ("\nScope: `udhr:*` (all languages pooled), `udhr:en`, `udhr:tr`: every language (the corpus has at "
+            "most 3). ▲/▼: the CI of Δ excludes 0 and the change is better/worse for the metric's direction.\n\n"
+            "| metric/variant | lang | baseline | candidate | Δ | Δ% | 95% CI of Δ | |\n") in md
+    assert _rows(md, "fertility/in_context") == [
+        "| fertility/in_context | * | 2.330 | 7.261 | +4.931 | +211.6% | [+4.680, +5.036] | ▼ worse |",
+        "| fertility/in_context | en | 1.166 | 6.271 | +5.105 | +437.9% | [+4.567, +5.359] | ▼ worse |",
+        "| fertility/in_context | tr | 3.799 | 8.510 | +4.711 | +124.0% | [+4.412, +4.821] | ▼ worse |"]
+    assert _rows(md, "roundtrip/micro", lang_column=True) == ["*", "en", "tr"]
+
+
+def _rows(md: str, metric_variant: str, lang_column: bool = False) -> list[str]:
+    """The rows of one metric/variant in the "All metrics" table (or their lang column)."""
+    rows = [line for line in md.splitlines() if line.startswith(f"| {metric_variant} | ")]
+    return [r.split(" | ")[1] for r in rows] if lang_column else rows
 
 
 # ----------------------------------------------------------------------------- (3) bootstrap == plain loop
@@ -375,3 +392,108 @@ def test_relative_delta_and_percentile_edge_cases():
     lo, hi, _ = _ci(np.array([0.5] * 90 + [math.inf] * 10))
     assert lo == 0.5 and hi == math.inf
     assert all(math.isnan(v) for v in _ci(np.array([np.nan, np.nan]))[:2])
+
+
+# ----------------------------------------------------------------------------- (7) what the summary shows
+
+# four languages (more than 3): by default only the pooled rows and the languages that fail
+FOUR_LANG_SUITE = ('[suite]\nname = "gate-four"\ntokenizers = ["gpt2"]\nmetrics = ["fertility", "roundtrip"]\n'
+                   '[corpora.udhr]\nsource = "udhr"\nlangs = ["en", "tr", "fr", "fi"]\n'
+                   '[thresholds.fertility]\nmax_relative_increase = 0.02\nlangs = ["tr", "*"]\n')
+MORE = "`--lang-focus CODE` or `--all-langs` shows others"
+DIRECTION = " ▲/▼: the CI of Δ excludes 0 and the change is better/worse for the metric's direction."
+
+
+def _check4(tmp_path, capsys, *extra: str, pair=("gpt2", "byt5")) -> tuple[int, str, dict]:
+    suite, out = tmp_path / "four.toml", tmp_path / f"r{len(list(tmp_path.iterdir()))}.json"
+    suite.write_text(FOUR_LANG_SUITE, encoding="utf-8")
+    rc = main(["check", *pair, "--suite", str(suite), "--limit-docs", "2", "--examples", "0", "-q",
+               "--json", str(out), *extra])
+    return rc, capsys.readouterr().out, json.loads(out.read_text())
+
+
+def test_which_languages_the_summary_shows(tmp_path, capsys):
+    rc, md, plain = _check4(tmp_path, capsys)  # more than 3 languages: the failing ones
+    assert ("Scope: `udhr:*` (all languages pooled), `udhr:tr`: the pooled scope and the languages that fail a "
+            f"threshold (1 of 4; {MORE})." + DIRECTION) in md.splitlines()
+    assert _rows(md, "fertility/in_context") == [
+        "| fertility/in_context | * | 2.563 | 7.407 | +4.844 | +189.0% | [+4.607, +4.994] | ▼ worse |",
+        "| fertility/in_context | tr | 3.839 | 8.633 | +4.794 | +124.9% | [+4.476, +4.821] | ▼ worse |"]
+    assert rc == EXIT_FAILED and _rows(md, "roundtrip/micro", lang_column=True) == ["*", "tr"]
+    assert {c["lang"] for c in plain["cells"]} == {"en", "tr", "fr", "fi", ALL_LANGS}  # all still computed
+
+    rc, md, focus = _check4(tmp_path, capsys, "--lang-focus", "fi", "--lang-focus", "en")
+    assert ("Scope: `udhr:*` (all languages pooled), `udhr:fi`, `udhr:en`: the pooled scope and the languages of "
+            "`--lang-focus` (2 of 4)." + DIRECTION) in md.splitlines()
+    assert rc == EXIT_FAILED and _rows(md, "fertility/in_context", lang_column=True) == ["*", "fi", "en"]  # as given
+    assert "\n| udhr:tr | 3.839 | 8.633 |" in md  # tr is not asked for, but is still a failure row
+
+    rc, md, every = _check4(tmp_path, capsys, "--all-langs")
+    assert ("Scope: `udhr:*` (all languages pooled), `udhr:en`, `udhr:tr`, `udhr:fr`, `udhr:fi`: every language "
+            "(`--all-langs`)." + DIRECTION) in md.splitlines()
+    assert rc == EXIT_FAILED and _rows(md, "roundtrip/micro", lang_column=True) == ["*", "en", "tr", "fr", "fi"]
+    assert plain["checks"] == focus["checks"] == every["checks"]  # display only: same values and verdicts
+    assert plain["cells"] == focus["cells"] == every["cells"]
+    assert [c["lang"] for c in plain["checks"] if c["status"] == "fail"] == ["tr", ALL_LANGS]
+
+    rc, md, _ = _check4(tmp_path, capsys, pair=("byt5", "gpt2"))  # nothing fails: the pooled rows only
+    assert rc == EXIT_OK and (f"Scope: `udhr:*` (all languages pooled) only: no language of the 4 fails a "
+                              f"threshold ({MORE})." + DIRECTION) in md.splitlines()
+    assert _rows(md, "fertility/in_context") == [
+        "| fertility/in_context | * | 7.407 | 2.563 | −4.844 | −65.4% | [−4.994, −4.607] | ▲ better |"]
+
+
+def test_lang_focus_and_name_errors_exit_2(gate_suite, capsys):
+    base = ["check", "gpt2", "byt5", "--suite", str(gate_suite), "--limit-docs", "1", "-q"]
+    assert main(base + ["--lang-focus", "de"]) == EXIT_BAD_INPUT
+    assert capsys.readouterr().err == "tokbench: error: --lang-focus de: no corpus has this language (udhr: en, tr)\n"
+    assert main(base + ["--lang-focus", "english"]) == EXIT_BAD_INPUT
+    assert "--lang-focus: 'english' is not a BCP 47 language tag" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:  # one or the other
+        main(base + ["--lang-focus", "en", "--all-langs"])
+    assert exc.value.code == EXIT_BAD_INPUT and "not allowed with argument" in capsys.readouterr().err
+    assert main(base + ["--name-candidate", " "]) == EXIT_BAD_INPUT
+
+
+def test_tokenizer_names_and_vocabulary_sizes(tiny_corpus, tmp_path, capsys, monkeypatch):
+    import tokbench.registry as registry
+    from tokbench.assets import fetch
+
+    bpe = tmp_path / "builds" / "my-bpe" / "tokenizer.json"  # a tokenizer given as a path (BERT's)
+    bpe.parent.mkdir(parents=True), bpe.write_bytes(fetch(resolve("bert-base-uncased").files["tokenizer"]).read_bytes())
+    builds: list[str] = []
+    monkeypatch.setattr(registry, "get_tokenizer",
+                        lambda spec, real=registry.get_tokenizer: builds.append(spec.name) or real(spec))
+    out, h = tmp_path / "r.json", resolve(str(bpe)).fingerprint()[:12]
+    head = (f"baseline **`gpt2`** (`ba9fd4f731a6`, vocabulary 50,257) → candidate **`my-bpe/tokenizer.json`** "
+            f"(`{h}`, vocabulary 30,522) · suite `core-v1`")
+    argv = ["compare", "gpt2", str(bpe), "--corpus", str(tiny_corpus), "--lang", "en", "-q"]
+    assert main(argv + ["--no-cache", "--json", str(out)]) == EXIT_OK
+    md = capsys.readouterr().out
+    assert md.startswith("## tokbench compare: `gpt2` → `my-bpe/tokenizer.json`\n\n" + head)
+    assert ("Scope: `tiny:en`: every language (the corpus has at most 3)." + DIRECTION) in md.splitlines()
+    assert str(tmp_path) not in md  # the summary never shows the full path; the JSON keeps it
+    data = json.loads(out.read_text())
+    assert (data["baseline"], data["candidate"]) == ("gpt2", str(bpe))
+    assert [data["meta"][f"{side}_{k}"] for k in ("name", "path", "vocab_size") for side in ("baseline", "candidate")] \
+        == ["gpt2", "my-bpe/tokenizer.json", None, str(bpe.resolve()), 50257, 30522]
+    # each tokenizer built once (tokenizing, then the example pieces); none again for the header
+    assert builds.count("gpt2") == 1 and builds.count(str(bpe)) == 1 and len(set(builds)) == len(builds)
+    argv += ["--examples", "0"]
+    assert main(argv) == EXIT_OK  # fills the tokenization cache
+    builds.clear(), capsys.readouterr()  # cached: no tokenizer built, the sizes still shown
+    assert main(argv) == EXIT_OK and builds == []
+    assert capsys.readouterr().out.splitlines()[2].startswith(head)
+
+    assert main(argv + ["--name-baseline", "released", "--name-candidate", "my-bpe v2", "--json", str(out)]) == EXIT_OK
+    assert capsys.readouterr().out.startswith("## tokbench compare: `released` → `my-bpe v2`\n\nbaseline "
+                                              f"**`released`** (`ba9fd4f731a6`, vocabulary 50,257) → candidate "
+                                              f"**`my-bpe v2`** (`{h}`, vocabulary 30,522) · suite")
+    data = json.loads(out.read_text())
+    assert (data["baseline"], data["candidate"]) == ("gpt2", str(bpe))  # the JSON: as typed
+    assert (data["meta"]["baseline_name"], data["meta"]["candidate_name"]) == ("released", "my-bpe v2")
+    other = tmp_path / "old" / "my-bpe" / "tokenizer.json"  # parent/file read the same: more of the paths
+    other.parent.mkdir(parents=True), other.write_bytes(bpe.read_bytes())
+    assert main(["compare", str(other), str(bpe)] + argv[3:]) == EXIT_OK
+    assert capsys.readouterr().out.startswith(
+        "## tokbench compare: `old/my-bpe/tokenizer.json` → `builds/my-bpe/tokenizer.json`\n")

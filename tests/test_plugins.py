@@ -77,7 +77,7 @@ def test_a_suite_uses_the_plugin_backend_metric_and_lexicon(plugin, tmp_path):
     assert 0 < lang.loc["gpt2", "value"] < 1 and lang.loc["latin1", "value"] == 0  # single letters are no words
     # the plug-in metric's Show(order=5) makes it the first headline column, no report change needed
     board = (out / "leaderboard" / "leaderboard.md").read_text(encoding="utf-8")
-    header = next(line for line in board.splitlines() if line.startswith("| ") and "tokens_per_doc" in line)
+    header = next(line for line in board.splitlines() if line.startswith("| tokenizer |") and "tokens_per_doc" in line)
     assert header.index("tokens_per_doc") < header.index("fertility")
 
 

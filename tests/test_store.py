@@ -155,8 +155,10 @@ def test_rerun_skips_everything_and_force_writes_again(tiny_corpus, results_dir,
     out = capsys.readouterr().out
     assert "in 2 part file(s)" in out and "0 (tokenizer, corpus) already stored" in out
     assert len(part_files(results_dir)) == 4
-    df = load_results(results_dir)
+    df = load_results(results_dir, all_rows=True)  # the history: both runs
     assert df["run_id"].nunique() == 2
+    current = load_results(results_dir)  # one row per result: the newest run's
+    assert len(current) * 2 == len(df) and set(current["run_id"]) == {df.sort_values("created_at")["run_id"].iloc[-1]}
     for name in first:  # the earlier parts are untouched
         assert (results_dir / name).read_bytes() == first[name]
     # both runs computed the same numbers
@@ -191,7 +193,8 @@ max_docs_per_lang = 2
                      encoding="utf-8")
     assert main(args) == EXIT_OK
     assert len(part_files(results_dir)) == 4
-    assert set(load_results(results_dir)["suite_version"]) == {"1", "2"}
+    assert set(load_results(results_dir, all_rows=True)["suite_version"]) == {"1", "2"}
+    assert set(load_results(results_dir)["suite_version"]) == {"2"}  # the current rows
 
 
 def test_rerun_with_a_changed_corpus_is_not_skipped(tiny_corpus, results_dir, capsys):
@@ -200,9 +203,10 @@ def test_rerun_with_a_changed_corpus_is_not_skipped(tiny_corpus, results_dir, ca
     capsys.readouterr()
     assert main(_adhoc(tiny_corpus, results_dir)) == EXIT_OK
     assert "0 (tokenizer, corpus) already stored and skipped" in capsys.readouterr().out
-    df = load_results(results_dir)
+    df = load_results(results_dir, all_rows=True)
     assert df["corpus_hash"].nunique() == 2
     assert len(part_files(results_dir)) == 4
+    assert load_results(results_dir)["corpus_hash"].nunique() == 1  # the current rows: the changed corpus
 
 
 def test_cached_tokenization_gives_identical_values(tmp_path, monkeypatch, capsys):
@@ -276,3 +280,21 @@ def test_validate_store_reports_and_quarantines_a_corrupt_part(tmp_path, capsys)
     assert part_files(root) == [good]
     assert (root / "quarantine" / bad.name).exists()
     assert len(load_results(root)) == 3
+
+
+def test_load_results_gives_one_current_row_per_result(tmp_path):
+    """Two runs (concurrent or not) that store the same results: load_results returns the newer
+    row of each, all_rows=True the history; rows of other results are untouched."""
+    import datetime as dt
+
+    from helpers_tokbench import make_rows
+
+    later = dt.datetime(2024, 1, 3, tzinfo=dt.timezone.utc)
+    write_part(make_rows(3), tmp_path, run_id="runa00000000", seq=1)
+    write_part(make_rows(2, run_id="runb00000000", value=9.0, created_at=later), tmp_path, run_id="runb00000000", seq=1)
+    history = load_results(tmp_path, all_rows=True)
+    current = load_results(tmp_path)
+    assert len(history) == 5 and len(current) == 3
+    got = current.set_index("variant")
+    assert got.loc["v0", "value"] == 9.0 and got.loc["v1", "value"] == 9.0 and got.loc["v2", "value"] == 2.5
+    assert set(got.loc[["v0", "v1"], "run_id"]) == {"runb00000000"}

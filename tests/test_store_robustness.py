@@ -66,10 +66,10 @@ def _run_cmd(suite: Path, results: Path, *extra: str) -> list[str]:
 
 
 def _quiet_load(results: Path) -> pd.DataFrame:
-    """load_results, failing on any warning (every part must read)."""
+    """load_results of every row (the history), failing on any warning (every part must read)."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        return load_results(results)
+        return load_results(results, all_rows=True)
 
 
 def _wait_for(pred, timeout: float, what: str, proc: subprocess.Popen | None = None) -> None:
@@ -468,7 +468,7 @@ def test_resume_against_older_schema_versions(tmp_path, capsys):
 
     root = _fixture_store(tmp_path, "v1")
     before = set(part_files(root))
-    v1 = load_results(root)
+    v1 = load_results(root, all_rows=True)
     assert len(v1) > 100 and v1["config_hash"].isna().all()
     assert completed_keys(v1) == set()  # no v1 row can prove a metric done with today's settings
     out = run(root)

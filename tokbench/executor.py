@@ -117,7 +117,7 @@ def execute(kind: SuiteKind, suite: Any, options: RunOptions | None = None) -> R
         raise SuiteError(f"a {kind.name} suite needs {', '.join(missing)}: {kind.install_hint or 'pip install them'}")
     name, version = kind.identity(suite)
     summary = RunSummary(run_id=new_run_id(), results_dir=results_dir, suite=name, kind=kind.name)
-    options.store = None if options.force else load_results(results_dir)
+    options.store = None if options.force else load_results(results_dir, all_rows=True)
     units = kind.plan(suite, options)  # loads and checks every input before anything is written
     summary.units = len(units)
     stored = _StoredKeys(options.store)
@@ -127,7 +127,7 @@ def execute(kind: SuiteKind, suite: Any, options: RunOptions | None = None) -> R
             summary.skipped.append(str(u))
         else:
             todo.append(u)
-    ctx = UnitContext(options=options, load_store=lambda: load_results(results_dir))
+    ctx = UnitContext(options=options, load_store=lambda: load_results(results_dir, all_rows=True))
     bar = tqdm(total=sum(u.size for u in todo), desc=name, unit="doc", disable=not options.progress or not todo,
                file=sys.stderr)
     ctx.advance = bar.update

@@ -248,8 +248,38 @@ def read_part(path: str | Path) -> pa.Table:
     return _upgrade(table, Path(path))
 
 
-def load_results(results_dir: str | Path = "results", *, warn: bool = True) -> pd.DataFrame:
-    """Every stored row as a pandas DataFrame (columns: ``tokbench.schema.COLUMNS``).
+# one result: reruns (and concurrent runs) append rows with the same key and a later created_at
+CELL_KEY = ("suite", "tokenizer", "corpus", "lang", "metric", "variant", "model")
+
+
+def latest(df: pd.DataFrame) -> pd.DataFrame:
+    """Keep, per (suite, tokenizer, corpus, lang, metric, variant, model), the newest row.
+
+    Newest is the latest ``created_at``; rows without a timestamp lose to rows with one, and
+    among equal timestamps the row that comes last in ``df`` wins. Null keys (e.g. ``model``
+    for tokenizer-only metrics) compare equal. Returns the kept rows in their original
+    order, with a fresh index.
+    """
+    import numpy as np
+
+    if df.empty:
+        return df.copy().reset_index(drop=True)
+    keys = [k for k in CELL_KEY if k in df.columns]
+    work = df.reset_index(drop=True)
+    order = pd.DataFrame({k: work[k].astype(object).where(work[k].notna(), None) for k in keys})
+    order["_pos_"] = np.arange(len(work))
+    if "created_at" in work.columns:
+        order["_ts"] = pd.to_datetime(work["created_at"], utc=True, errors="coerce")
+        order = order.sort_values(["_ts", "_pos_"], kind="mergesort", na_position="first")
+    kept = order.drop_duplicates(subset=keys, keep="last")["_pos_"].sort_values()
+    return work.iloc[kept.to_numpy()].reset_index(drop=True)
+
+
+def load_results(results_dir: str | Path = "results", *, warn: bool = True, all_rows: bool = False) -> pd.DataFrame:
+    """The stored results as a pandas DataFrame (columns: ``tokbench.schema.COLUMNS``): one row
+    per result, the newest (:func:`latest`; a rerun or a concurrent run of the same work
+    supersedes the older row), or every row ever written with ``all_rows=True`` (the history:
+    resume keys, ``run:<id>`` lookups, audits).
 
     A bad part is skipped with a :class:`StoreWarning` naming it; temp files of writes in
     progress (or interrupted) are never read.
@@ -270,7 +300,8 @@ def load_results(results_dir: str | Path = "results", *, warn: bool = True) -> p
     if not tables:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in _empty_dtypes().items()})
     # one conversion of one table: every part has the same column types, whatever its version
-    return pa.concat_tables(tables).to_pandas()
+    df = pa.concat_tables(tables).to_pandas()
+    return df if all_rows else latest(df)
 
 
 def _empty_dtypes() -> dict[str, str]:

@@ -117,7 +117,7 @@ def _resolve_run(arg: str, results_dir: Path) -> Side:
     run_id, _, tok_name = rest.partition(":")
     if not run_id:
         raise GateError(f"{arg!r}: give a run id, `run:<run_id>` or `run:<run_id>:<tokenizer>`")
-    df = load_results(results_dir, warn=False)
+    df = load_results(results_dir, warn=False, all_rows=True)
     if df.empty:
         raise GateError(f"{arg!r}: the results store {results_dir} is empty (use --results-dir)")
     ids = sorted(i for i in df["run_id"].dropna().astype(str).unique() if i.startswith(run_id))

@@ -1,11 +1,12 @@
 """The markdown summary of a comparison (``tokbench compare`` / ``tokbench check``): the
 verdict, the failures with their worst scopes and examples, the thresholds, then every metric
-on each corpus's pooled scope. Reads a :class:`tokbench.gate.bootstrap.Comparison`
-(``Comparison.to_markdown`` calls :func:`render_markdown`).
+on each corpus's pooled scope and the languages :func:`shown_langs` picks. Reads a
+:class:`tokbench.gate.bootstrap.Comparison` (``Comparison.to_markdown`` calls
+:func:`render_markdown`). Display only: nothing here changes a value or a check.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 from ..schema import ALL_LANGS
 from .fmt import fmt, interval, pct
@@ -33,8 +34,56 @@ def _scope_label(c) -> str:
     return f"{c.corpus}:{c.lang}"
 
 
-def render_markdown(cmp: Any, *, mode: str = "check", max_rows: int = 10) -> str:
-    """The summary of ``cmp`` (a Comparison); ``mode`` "check" leads with the pass/fail verdict."""
+def _names(cmp: Any) -> tuple[str, str]:
+    """The names the summary shows (``--name-baseline``/``--name-candidate``, a path as parent/file)."""
+    m = cmp.meta or {}
+    return m.get("baseline_name") or cmp.baseline, m.get("candidate_name") or cmp.candidate
+
+
+MAX_DEFAULT_LANGS = 3  # a corpus with at most this many languages shows them all by default
+
+
+def shown_langs(cmp: Any, *, lang_focus: Sequence[str] | None = None, all_langs: bool = False
+                ) -> dict[str, tuple[list[str], str]]:
+    """Per corpus, the scopes of the "All metrics" table and why (the text after their names in
+    the summary; docs/gate.md, "Which languages the report shows").
+
+    Always the pooled scope ("*", or the only language of a one-language corpus); besides it
+    every language with ``all_langs``, else the ``lang_focus`` languages the corpus has (in that
+    order), else every language when the corpus has at most 3, else the languages where a
+    threshold check failed.
+    """
+    langs: dict[str, list[str]] = {}
+    for c in cmp.cells:
+        seen = langs.setdefault(c.corpus, [])
+        if c.lang not in seen:
+            seen.append(c.lang)
+    failing = {(c.corpus, c.lang) for c in cmp.checks if c.status == "fail"}
+    out = {}
+    for corpus, scopes in langs.items():
+        each = [l for l in scopes if l != ALL_LANGS]
+        pooled = [ALL_LANGS] if ALL_LANGS in scopes else each[:1]
+        n = len(each)
+        more = "`--lang-focus CODE` or `--all-langs` shows others"
+        if all_langs:
+            pick, why = each, ": every language (`--all-langs`)"
+        elif lang_focus:
+            pick = [l for l in dict.fromkeys(lang_focus) if l in each]
+            why = f": the pooled scope and the languages of `--lang-focus` ({len(pick)} of {n})"
+        elif n <= MAX_DEFAULT_LANGS:
+            pick, why = each, f": every language (the corpus has at most {MAX_DEFAULT_LANGS})"
+        else:
+            pick = [l for l in each if (corpus, l) in failing]
+            why = (f": the pooled scope and the languages that fail a threshold ({len(pick)} of {n}; {more})" if pick
+                   else f" only: no language of the {n} fails a threshold ({more})")
+        out[corpus] = (pooled + [l for l in pick if l not in pooled], why)
+    return out
+
+
+def render_markdown(cmp: Any, *, mode: str = "check", max_rows: int = 10, lang_focus: Sequence[str] | None = None,
+                    all_langs: bool = False) -> str:
+    """The summary of ``cmp`` (a Comparison); ``mode`` "check" leads with the pass/fail verdict;
+    ``lang_focus``/``all_langs``: the languages of the "All metrics" table (:func:`shown_langs`)."""
     out: list[str] = []
     checks = cmp.checks
     fails = cmp.failures
@@ -52,22 +101,26 @@ def render_markdown(cmp: Any, *, mode: str = "check", max_rows: int = 10) -> str
             verdict = f"✅ PASS: {len(rules)} threshold(s), {len(checks)} checks, none failed"
         out.append(f"## tokbench check: {verdict}")
     else:
-        out.append(f"## tokbench compare: `{cmp.baseline}` → `{cmp.candidate}`")
+        out.append("## tokbench compare: `{}` → `{}`".format(*_names(cmp)))
     out.append("")
     out.extend(_header(cmp))
     if fails:
         out.extend(_failures(cmp, rules, failed_rules, max_rows))
     if checks:
         out.extend(_thresholds(rules, mode))
-    out.extend(_all_metrics(cmp))
+    out.extend(_all_metrics(cmp, shown_langs(cmp, lang_focus=lang_focus, all_langs=all_langs)))
     return "\n".join(out).rstrip() + "\n"
 
 
 def _header(cmp: Any) -> list[str]:
     out = []
     m = cmp.meta
-    bits = [f"baseline **`{cmp.baseline}`**" + (f" (`{m['baseline_hash'][:12]}`)" if m.get("baseline_hash") else ""),
-            f"candidate **`{cmp.candidate}`**" + (f" (`{m['candidate_hash'][:12]}`)" if m.get("candidate_hash") else "")]
+    bits = []
+    for side, name in zip(("baseline", "candidate"), _names(cmp)):
+        facts = [f"`{m[side + '_hash'][:12]}`"] if m.get(side + "_hash") else []
+        if m.get(side + "_vocab_size") is not None:
+            facts.append(f"vocabulary {m[side + '_vocab_size']:,}")
+        bits.append(f"{side} **`{name}`**" + (f" ({', '.join(facts)})" if facts else ""))
     line = " → ".join(bits)
     if m.get("suite"):
         line += f" · suite `{m['suite']}`" + (f" v{m['suite_version']}" if m.get("suite_version") else "")
@@ -136,29 +189,35 @@ def _thresholds(rules: dict[tuple, list[Check]], mode: str) -> list[str]:
     return out
 
 
-def _all_metrics(cmp: Any) -> list[str]:
-    """The compact table: the pooled scope of every corpus ("*", or its only language)."""
+def _all_metrics(cmp: Any, shown: dict[str, tuple[list[str], str]]) -> list[str]:
+    """The compact table: per corpus, every metric/variant on the scopes of ``shown``
+    (:func:`shown_langs`), the pooled scope first."""
     out = ["### All metrics", ""]
-    scopes: dict[str, str] = {}
-    for c in cmp.cells:  # "*" where the corpus has it, else its (only) language
-        if c.corpus not in scopes or c.lang == ALL_LANGS:
-            scopes[c.corpus] = c.lang
-    multi = len(scopes) > 1
-    out.append("Scope: " + ", ".join(f"`{k}:{v}`" + (" (all languages pooled)" if v == ALL_LANGS else "")
-                                      for k, v in scopes.items()) + ". ▲/▼: the CI of Δ excludes 0 "
-               "and the change is better/worse for the metric's direction.")
+    multi = len(shown) > 1
+    scope_txt = []
+    for corpus, (langs, why) in shown.items():
+        named = ", ".join(f"`{corpus}:{l}`" + (" (all languages pooled)" if l == ALL_LANGS else "") for l in langs)
+        scope_txt.append(f"{named}{why}.")
+    out.append("Scope: " + " ".join(scope_txt) + " ▲/▼: the CI of Δ excludes 0 and the change is "
+               "better/worse for the metric's direction.")
     out.append("")
-    out.append(("| corpus " if multi else "") + f"| metric/variant | baseline | candidate | Δ | Δ% | "
+    out.append(("| corpus " if multi else "") + f"| metric/variant | lang | baseline | candidate | Δ | Δ% | "
                f"{cmp.confidence:.0%} CI of Δ | |")
-    out.append(("|---" if multi else "") + "|---|---:|---:|---:|---:|---|---|")
+    out.append(("|---" if multi else "") + "|---|---|---:|---:|---:|---:|---|---|")
+    rows: dict[tuple[str, str, str], dict[str, Any]] = {}  # (corpus, metric, variant) -> lang -> cell
     for c in cmp.cells:
-        if scopes.get(c.corpus) != c.lang:
-            continue
-        v = c.verdict()
-        mark = {"better": "▲ better", "worse": "▼ worse"}.get(v, "")
-        ci = interval(c.ci_low, c.ci_high) if c.has_ci else ("n/a" if c.note and "no CI" in c.note else "–")
-        out.append((f"| {c.corpus} " if multi else "") + f"| {c.metric}/{c.variant} | {fmt(c.baseline)} | "
-                   f"{fmt(c.candidate)} | {fmt(c.delta, sign=True)} | {pct(c.rel_delta)} | {ci} | {mark} |")
+        if c.corpus in shown and c.lang in shown[c.corpus][0]:
+            rows.setdefault((c.corpus, c.metric, c.variant), {})[c.lang] = c
+    for (corpus, _m, _v), by_lang in rows.items():
+        for lang in shown[corpus][0]:
+            c = by_lang.get(lang)
+            if c is None:
+                continue
+            mark = {"better": "▲ better", "worse": "▼ worse"}.get(c.verdict(), "")
+            ci = interval(c.ci_low, c.ci_high) if c.has_ci else ("n/a" if c.note and "no CI" in c.note else "–")
+            out.append((f"| {c.corpus} " if multi else "") + f"| {c.metric}/{c.variant} | {_md(c.lang)} | "
+                       f"{fmt(c.baseline)} | {fmt(c.candidate)} | {fmt(c.delta, sign=True)} | {pct(c.rel_delta)} | "
+                       f"{ci} | {mark} |")
     out.append("")
     if cmp.notes:
         out.append("Notes:")
@@ -176,7 +235,7 @@ def _examples_md(exs: list[Example], chk: Check, cmp: Any) -> list[str]:
         how = "encoded alone" if exs[0].isolated else "in context"
         out.append(f"Words whose token count grew most in {where} ({how}):")
         out.append("")
-        out.append(f"| word | × | `{cmp.baseline}` tokens | `{cmp.candidate}` tokens |")
+        out.append("| word | × | `{}` tokens | `{}` tokens |".format(*(_md(n) for n in _names(cmp))))
         out.append("|---|---:|---|---|")
         for e in exs:
             word = e.text.replace("`", "ˋ").replace("|", "\\|")
