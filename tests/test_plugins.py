@@ -102,4 +102,5 @@ def test_a_broken_plugin_is_named(tmp_path):
     (site / "brokenplug-0.1.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: brokenplug\nVersion: 0.1\n")
     (site / "brokenplug-0.1.dist-info" / "entry_points.txt").write_text("[tokbench.metrics]\nbad = nosuchmodule:X\n")
     p = tokbench(site, "ls", "metrics")
-    assert p.returncode != 0 and "tokbench.metrics:bad = nosuchmodule:X failed to load" in p.stderr
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert p.stderr.startswith("tokbench: error: entry point tokbench.metrics:bad = nosuchmodule:X failed to load")

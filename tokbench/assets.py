@@ -12,6 +12,8 @@ The cache lives in ``$TOKBENCH_CACHE`` (default ``~/.cache/tokbench``).
 """
 from __future__ import annotations
 
+from .errors import BadInput
+
 import functools
 import hashlib
 import os
@@ -28,7 +30,7 @@ from pathlib import Path
 ASSETS_TOML = Path(__file__).parent / "registry" / "assets.toml"
 
 
-class AssetError(RuntimeError):
+class AssetError(BadInput, RuntimeError):
     """An asset could not be fetched or failed verification."""
 
 

@@ -376,14 +376,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     command = next((a for a in argv if not a.startswith("-")), None)
     args = build_parser(command).parse_args(argv)
-    from .assets import AssetError
-    from .corpora import CorpusError
-    from .registry import RegistryError
-    from .suites import SuiteError
+    from .errors import BadInput
 
     try:
         return args.func(args)
-    except (SuiteError, RegistryError, CorpusError, AssetError) as e:
+    except BadInput as e:
         _err(str(e))
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

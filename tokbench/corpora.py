@@ -16,6 +16,8 @@ Sources:
 """
 from __future__ import annotations
 
+from .errors import BadInput
+
 import hashlib
 import html.parser
 import itertools
@@ -33,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 UDHR_ASSET = "udhr"
 
 
-class CorpusError(ValueError):
+class CorpusError(BadInput, ValueError):
     """A corpus could not be loaded; the message names the file/entry and the fix."""
 
 

@@ -11,6 +11,8 @@ progress bars and the leaderboard re-render.
 """
 from __future__ import annotations
 
+from .errors import BadInput
+
 import math
 import os
 import sys
@@ -44,7 +46,7 @@ class RunSummary:
         return not self.failed and not self.incomplete
 
 
-class ResultsDirError(ValueError):
+class ResultsDirError(BadInput, ValueError):
     """The results directory cannot hold a store (a file, or not writable)."""
 
 

@@ -28,6 +28,8 @@ tokbench.plugins.UnknownName: unknown example 'fertilty'; did you mean 'fertilit
 """
 from __future__ import annotations
 
+from .errors import BadInput
+
 import difflib
 import importlib
 from dataclasses import dataclass
@@ -48,7 +50,7 @@ class UnknownName(ValueError):
     """A name that no registry entry (or alias) has; the message suggests the closest ones."""
 
 
-class PluginError(RuntimeError):
+class PluginError(BadInput, RuntimeError):
     """A plug-in entry point could not be loaded or registered an object of the wrong type."""
 
 

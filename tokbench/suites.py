@@ -30,6 +30,8 @@ the field. Format (docs/suites.md)::
 """
 from __future__ import annotations
 
+from .errors import BadInput
+
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -40,7 +42,7 @@ from .corpora import CorpusSpec  # noqa: F401  (re-exported: suites name their c
 
 DEFAULT_SUITE = "core-v1"
 
-class SuiteError(ValueError):
+class SuiteError(BadInput, ValueError):
     """A suite file is malformed; the message names the file, table and field."""
 
 

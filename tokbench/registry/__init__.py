@@ -18,6 +18,8 @@ imported when a record is needed, its library by ``get_tokenizer``.
 """
 from __future__ import annotations
 
+from ..errors import BadInput
+
 import difflib
 import functools
 import hashlib
@@ -38,7 +40,7 @@ BUILTIN_TOML = Path(__file__).parent / "tokenizers.toml"
 BACKENDS = _BACKENDS
 
 
-class RegistryError(ValueError):
+class RegistryError(BadInput, ValueError):
     """A registry entry is malformed or unknown. The message names file, entry and fix."""
 
 
