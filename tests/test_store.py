@@ -298,3 +298,18 @@ def test_load_results_gives_one_current_row_per_result(tmp_path):
     got = current.set_index("variant")
     assert got.loc["v0", "value"] == 9.0 and got.loc["v1", "value"] == 9.0 and got.loc["v2", "value"] == 2.5
     assert set(got.loc[["v0", "v1"], "run_id"]) == {"runb00000000"}
+
+
+def test_validate_store_counts_superseded_rows(tmp_path, capsys):
+    import datetime as dt
+
+    from helpers_tokbench import make_rows
+
+    from tokbench.cli import main
+
+    write_part(make_rows(3), tmp_path, run_id="runa00000000", seq=1)
+    write_part(make_rows(2, created_at=dt.datetime(2024, 2, 1, tzinfo=dt.timezone.utc)), tmp_path,
+               run_id="runb00000000", seq=1)
+    assert main(["validate-store", "--results-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "2 of 2 part file(s) OK" in out and "2 of 5 row(s) superseded by a newer row" in out

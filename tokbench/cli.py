@@ -277,6 +277,13 @@ def cmd_validate_store(args) -> int:
         action = "moved to quarantine/" if args.quarantine else "use --quarantine to move it aside"
         print(f"BAD {path}: {problem} ({action})")
     print(f"{n - len(problems)} of {n} part file(s) OK in {args.results_dir}")
+    from .store import latest, load_results
+
+    history = load_results(root, warn=False, all_rows=True)
+    superseded = len(history) - len(latest(history))
+    if superseded:
+        print(f"{superseded} of {len(history)} row(s) superseded by a newer row of the same result (reruns, "
+              "concurrent runs): kept as history; load_results and the leaderboard use the newest")
     return EXIT_OK if not problems or args.quarantine else EXIT_FAILED
 
 
