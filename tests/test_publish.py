@@ -95,10 +95,11 @@ def _pages(site: Path) -> dict[Path, Page]:
 
 def test_layout(site, store):
     for rel in ("index.html", "metrics.html", "suite-pub-small.html", "suite-adhoc.html",
-                "assets/sort.js", "assets/site.css", "data/results.parquet", "data/results.csv",
+                "assets/sort.js", "assets/site.css", "data/results.parquet",
                 "data/SHA256SUMS", ".nojekyll", "img/pub-small/fertility_by_language.png",
                 "img/pub-small/bytes_per_token.png"):
         assert (site / rel).is_file(), rel
+    assert not list(site.rglob("*.csv"))       # the rows are published once, as parquet
     index = (site / "index.html").read_text(encoding="utf-8")
     for suite in ("pub-small", "adhoc"):
         assert f'href="suite-{suite}.html"' in index
@@ -190,7 +191,7 @@ def test_every_link_resolves_inside_the_site(site):
 # ----------------------------------------------------------------------------- the data download
 
 def test_parquet_download_is_latest_of_the_store(site, store):
-    stored = load_results(store)
+    stored = load_results(store, all_rows=True)     # the history: both runs of pub-small
     want = latest(stored).reset_index(drop=True)
     got = pd.read_parquet(site / "data" / "results.parquet")
     assert len(stored) > len(got) == len(want)        # the forced rerun superseded rows
@@ -199,15 +200,10 @@ def test_parquet_download_is_latest_of_the_store(site, store):
     # the rows are the second run's for the suite that ran twice
     runs = stored[stored["suite"] == "pub-small"].groupby("run_id")["created_at"].max()
     assert set(got.loc[got["suite"] == "pub-small", "run_id"]) == {runs.idxmax()}
-    csv = pd.read_csv(site / "data" / "results.csv")
-    assert list(csv.columns) == list(got.columns) and len(csv) == len(got)
-    np.testing.assert_allclose(csv["value"].to_numpy(float), got["value"].to_numpy(float),
-                               rtol=0, atol=0, equal_nan=True)
-    for col in ("suite", "tokenizer", "tokenizer_hash", "corpus_hash", "lang", "metric", "variant",
-                "run_id"):
-        assert csv[col].astype(str).tolist() == got[col].astype(str).tolist(), col
+    import hashlib
+
     sums = (site / "data" / "SHA256SUMS").read_text(encoding="utf-8").split()
-    assert sums[1::2] == ["results.parquet", "results.csv"]
+    assert sums == [hashlib.sha256((site / "data" / "results.parquet").read_bytes()).hexdigest(), "results.parquet"]
 
 
 # ----------------------------------------------------------------------------- numbers = parquet
@@ -373,5 +369,58 @@ def test_site_has_the_models_table_and_premium_plots(tmp_path):
     # the leaderboard renders the same table from the same rows
     from tokbench.report import render
 
-    md = render(df, tmp_path / "lb", metric_info=metric_info())["markdown"].read_text(encoding="utf-8")
+    lb = render(df, tmp_path / "lb", metric_info=metric_info())
+    md = lb["markdown"].read_text(encoding="utf-8")
     assert "| m-gpt2 [gpt2] | 1.250 | – | – | 0.375† | 1.600 | 4.000 |" in md
+    # the site's plots are the leaderboard's at a lower resolution, without an alpha channel
+    from PIL import Image
+
+    for name in ("premium_heatmap", "fertility_by_language"):
+        with Image.open(root / "img" / "par" / f"{name}.png") as small, \
+                Image.open(tmp_path / "lb" / f"{name}_par.png") as full:
+            assert small.mode == "RGB" and small.width < 0.9 * full.width and small.height < 0.9 * full.height
+
+
+# ----------------------------------------------------------------------------- progress, order, like with like
+
+def test_progress_on_stderr_and_quiet(store, tmp_path, capsys):
+    capsys.readouterr()
+    assert main(["publish", "--results-dir", str(store), "--out", str(tmp_path / "a")]) == EXIT_OK
+    err = capsys.readouterr().err
+    assert "publish:" in err and "step" in err               # a tqdm bar over the steps
+    assert main(["publish", "-q", "--results-dir", str(store), "--out", str(tmp_path / "b")]) == EXIT_OK
+    out = capsys.readouterr()
+    assert out.err == "" and "wrote" in out.out
+
+
+def test_lead_suites_first_and_best_like_with_like(tmp_path):
+    """``lead`` orders the index (then by name); a cell over fewer languages (‡) is never the
+    best, however good, on the site as on the leaderboard."""
+    import json
+
+    from tokbench.metrics import metric_info
+    from tokbench.report.publish import publish
+    from tokbench.schema import COLUMNS
+
+    df = _synthetic_store()
+    extra = []
+    for tok, vals in (("A", {"en": 2.0, "tr": 2.0}), ("C", {"en": 2.5, "tr": 2.5}), ("B", {"en": 1.0})):
+        for lang, v in vals.items():
+            r = dict.fromkeys(COLUMNS)
+            r.update(run_id="r2", suite="fewer", suite_version="1", tokenizer=tok, tokenizer_hash=f"{tok}-hash",
+                     corpus="udhr", corpus_hash="c0ffee", lang=lang, metric="fertility", variant="in_context",
+                     value=v, n=10, params=json.dumps({}), metric_version=1, tokbench_version="0.1.0",
+                     schema_version=2, created_at=pd.Timestamp("2025-01-01", tz="UTC"))
+            extra.append(r)
+    df = pd.concat([df, pd.DataFrame(extra, columns=list(COLUMNS))], ignore_index=True)
+    root = tmp_path / "site"
+    publish(df, root, metric_info=metric_info(), lead=["ppl", "fewer"])
+    index = (root / "index.html").read_text(encoding="utf-8")
+    assert re.findall(r'<tr data-suite="([^"]+)">', index) == ["ppl", "fewer", "chars", "par"]
+    text = (root / "suite-fewer.html").read_text(encoding="utf-8")
+    table = text.split('id="summary-table"')[1].split("</table>")[0]
+    summary = {tok: (cls.split(), shown) for cls, tok, shown in
+               re.findall(r'<td class="([^"]+)"[^>]* data-tokenizer="([^"]+)"[^>]*>([^<]+)</td>', table)}
+    assert summary["B"] == (["num"], "1.000‡")                  # the lowest, but over fewer languages
+    assert summary["A"] == (["num", "best"], "2.000") and summary["C"] == (["num"], "2.500")
+    assert "a value marked ‡ is never the best" in text and "compared like with like" in text

@@ -167,6 +167,9 @@ def test_markdown_summary_values_and_sort(rendered):
     bpt_col = head.index(next(h for h in head if h.startswith("bytes_per_token/micro"))) - 1
     rt_col = head.index(next(h for h in head if h.startswith("roundtrip/micro"))) - 1
     rows = _md_rows(md, "core: summary")
+    # beta's round trip is 0.98765 < 1: its row label carries the lossy flag (test_lossy_* below)
+    assert "beta ⚠" in rows and "beta" not in rows
+    rows = {k.removesuffix(" ⚠"): v for k, v in rows.items()}
     # lang="*" rows are used for fertility; beta shows the newer rerun value
     assert rows["alpha"][fert_col] == "1.457"
     assert rows["beta"][fert_col] == "1.012"
@@ -384,3 +387,151 @@ def test_report_layer_imports_only_store_and_metadata():
         return any(n == b or (n not in seen and reaches(n, b, seen | {n})) for n in graph.get(a, ()))
     for mod in graph:
         assert not reaches(mod, mod, set()), f"import cycle through tokbench.report.{mod}"
+
+
+# ----------------------------------------------------------------------------- like with like
+
+def _best_cells(page: str, table_id_fragment: str = "summary") -> set[str]:
+    """The texts of the best-marked cells of the first table whose data-table is ``summary``."""
+    table = page.split(f'data-table="{table_id_fragment}"')[1].split("</table>")[0]
+    return set(re.findall(r'<td class="num best"[^>]*>([^<]+)</td>', table))
+
+
+def test_best_is_chosen_like_with_like(tmp_path):
+    """The ‡ rule is the existing one: B, with rows for fewer (corpus, language) pairs than the
+    column's fullest rows (A and C: en + tr), is the "fewer" cell and is marked ‡. However good,
+    a ‡ value is never the best: the best is chosen among the cells over the full scope (A, C).
+    D has as many languages as A and C but other ones (en + de): not marked, not competing."""
+    rows = [_row("A", "en", "fertility", "in_context", 2.0), _row("A", "tr", "fertility", "in_context", 2.0),
+            _row("C", "en", "fertility", "in_context", 2.5), _row("C", "tr", "fertility", "in_context", 2.5),
+            _row("B", "en", "fertility", "in_context", 1.0),            # the lowest: would be "best"
+            _row("D", "en", "fertility", "in_context", 1.5), _row("D", "de", "fertility", "in_context", 1.5)]
+    out = render(pd.DataFrame(rows, columns=list(COLUMNS)), tmp_path)
+    md = out["markdown"].read_text(encoding="utf-8")
+    summary = _md_rows(md, "summary")
+    assert summary["B"] == ["1.000‡"] and summary["A"] == ["2.000"] and summary["D"] == ["1.500"]
+    assert list(summary) == ["B", "D", "A", "C"]                  # sorting still uses every value
+    assert "Like with like" in md and "a value marked ‡ is never the best" in md
+    page = out["html"].read_text(encoding="utf-8")
+    assert _best_cells(page) == {"2.000"}                        # A: the best of the full-scope cells
+    assert "compared like with like" in page                      # the legend line under the title
+
+
+def test_mean_beside_all_language_rows_is_never_best(tmp_path):
+    rows = [_row("a", ALL_LANGS, "fertility", "in_context", 1.5), _row("c", ALL_LANGS, "fertility", "in_context", 1.7),
+            _row("b", "en", "fertility", "in_context", 1.2), _row("b", "de", "fertility", "in_context", 1.2)]
+    page = render(pd.DataFrame(rows, columns=list(COLUMNS)), tmp_path)["html"].read_text(encoding="utf-8")
+    assert _best_cells(page) == {"1.500"}
+    assert "1.200†" in page
+
+
+def test_best_rule():
+    from tokbench.report.html import best
+
+    nan = float("nan")
+    assert best([1.0, 2.0, 3.0], False) == {0}
+    assert best([1.0, 2.0, 3.0], True) == {2}
+    assert best([1.0, 2.0, 3.0], False, [False, True, True]) == {1}
+    assert best([1.0, 2.0, nan], False, [False, True, True]) == set()   # one competitor: no best
+    assert best([1.0, 2.0, 3.0], None) == set()
+
+
+# ----------------------------------------------------------------------------- lossy tokenizers
+
+def _lossy_df() -> pd.DataFrame:
+    rows = []
+    for tok, rt, unk in (("exact", 1.0, 0.0), ("unky", 1.0, 0.0125), ("blank", float("nan"), 0.0)):
+        rows += [_row(tok, ALL_LANGS, "roundtrip", "micro", rt), _row(tok, ALL_LANGS, "unk_rate", "micro", unk)]
+    # no lang="*" rows: the mean over languages (0.9) is the value judged
+    rows += [_row("meanie", "en", "roundtrip", "micro", 0.8), _row("meanie", "tr", "roundtrip", "micro", 1.0)]
+    for tok, f in (("exact", 1.5), ("unky", 1.2), ("blank", 1.9), ("meanie", 1.7)):
+        rows.append(_row(tok, ALL_LANGS, "fertility", "in_context", f))
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def test_lossy_tokenizers_are_flagged(tmp_path):
+    """A stored value of a ``lossless`` variant (roundtrip/micro, unk_rate/micro) that is not
+    exact flags the row: ⚠ on its label and a footnote with its values, in markdown and HTML.
+    A blank (NaN) value flags nothing."""
+    out = render(_lossy_df(), tmp_path, metric_info=METRIC_INFO)
+    md = out["markdown"].read_text(encoding="utf-8")
+    summary = _md_rows(md, "summary")
+    assert set(summary) == {"exact", "unky ⚠", "blank", "meanie ⚠"}
+    assert list(summary) == ["unky ⚠", "exact", "meanie ⚠", "blank"]   # the rank is unchanged
+    assert "⚠ unky: unk_rate/micro 0.0125 (exact: 0), roundtrip/micro 1 (exact: 1)" in md
+    assert "⚠ meanie: roundtrip/micro 0.9 (exact: 1)" in md
+    assert "⚠ exact" not in md and "⚠ blank" not in md
+    page = out["html"].read_text(encoding="utf-8")
+    assert re.search(r'<th scope="row" data-tokenizer="unky" class="flagged" title="not lossless: '
+                     r'unk_rate/micro 0.0125 \(exact: 0\), roundtrip/micro 1 \(exact: 1\)">unky ⚠</th>', page)
+    assert '<p class="caption footnote">⚠ meanie: roundtrip/micro 0.9 (exact: 1)</p>' in page
+    assert '>exact</th>' in page
+
+
+def test_lossy_flag_comes_from_the_metadata(tmp_path):
+    """No metric name is built in: without ``lossless`` nothing is flagged; a plug-in variant
+    with ``lossless`` (lower is better: 0 is exact) flags its rows."""
+    import copy
+
+    from tokbench.metrics import metric_info
+
+    assert metric_info()["roundtrip"]["variants"]["micro"]["lossless"] is True
+    assert metric_info()["unk_rate"]["variants"]["micro"]["lossless"] is True
+    assert metric_info()["fertility"]["variants"]["in_context"]["lossless"] is False
+    info = copy.deepcopy(METRIC_INFO)
+    for m in ("roundtrip", "unk_rate"):
+        info[m]["variants"]["micro"]["lossless"] = False
+    md = render(_lossy_df(), tmp_path / "off", metric_info=info)["markdown"].read_text(encoding="utf-8")
+    assert "⚠" not in md
+    info["drops"] = {"unit": "share", "higher_is_better": False, "description": "dropped bytes",
+                     "variants": {"all": {"unit": "share", "higher_is_better": False, "order": None,
+                                          "lossless": True}}}
+    df = pd.concat([_lossy_df(), pd.DataFrame([_row("exact", ALL_LANGS, "drops", "all", 0.5)], columns=list(COLUMNS))])
+    md = render(df, tmp_path / "plugin", metric_info=info)["markdown"].read_text(encoding="utf-8")
+    assert "exact ⚠" in _md_rows(md, "summary") and "⚠ exact: drops/all 0.5 (exact: 0)" in md
+
+
+# ----------------------------------------------------------------------------- suite order, legend first
+
+def _three_suites() -> pd.DataFrame:
+    rows = [_row(t, ALL_LANGS, "fertility", "in_context", v, suite=s)
+            for s in ("beta-suite", "alpha-suite", "core") for t, v in (("x", 1.0), ("y", 2.0))]
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def _order(text: str, pattern: str) -> list[str]:
+    return re.findall(pattern, text)
+
+
+def test_suite_order_lead_first_then_by_name(tmp_path):
+    out = render(_three_suites(), tmp_path / "lead", lead=["core", "not-stored"])
+    md = out["markdown"].read_text(encoding="utf-8")
+    assert _order(md, r"(?m)^## (\S+) \(version") == ["core", "alpha-suite", "beta-suite"]
+    page = out["html"].read_text(encoding="utf-8")
+    assert _order(page, r'<h2 id="suite-([^"]+)"') == ["core", "alpha-suite", "beta-suite"]
+    default = render(_three_suites(), tmp_path / "default")["markdown"].read_text(encoding="utf-8")
+    assert _order(default, r"(?m)^## (\S+) \(version") == ["alpha-suite", "beta-suite", "core"]
+
+
+def test_render_leaderboard_passes_lead(tmp_path):
+    from tokbench.report import render_leaderboard
+    from tokbench.store import write_part
+
+    df = _three_suites()
+    write_part(df.to_dict("records"), tmp_path, run_id="r0", seq=0)
+    out = render_leaderboard(tmp_path, lead=["core"])
+    md = out["markdown"].read_text(encoding="utf-8")
+    assert _order(md, r"(?m)^## (\S+) \(version") == ["core", "alpha-suite", "beta-suite"]
+
+
+def test_metric_legend_comes_first(tmp_path):
+    out = render(_three_suites(), tmp_path, lead=["core"])
+    md = out["markdown"].read_text(encoding="utf-8")
+    heads = _order(md, r"(?m)^## (.+)$")
+    assert heads[0] == "Metrics" and heads[1].startswith("core")
+    jump = md.split("## Metrics")[0]           # the title and a jump list, nothing else
+    assert "[core](#core-version-1), [alpha-suite](#alpha-suite-version-1)" in jump and "###" not in jump
+    page = out["html"].read_text(encoding="utf-8")
+    assert page.index('<h2 id="metrics">') < page.index('<h2 id="suite-core">') < page.index('<h2 id="suite-alpha-suite">')
+    nav = page.split("<nav>")[1].split("</nav>")[0]
+    assert nav.index("#suite-core") < nav.index("#suite-alpha-suite") < nav.index("#metrics")

@@ -253,8 +253,9 @@ def cmd_fetch(args) -> int:
 
 def cmd_report(args) -> int:
     from .report import render_leaderboard
+    from .suites import DEFAULT_SUITE
 
-    out = render_leaderboard(Path(args.results_dir))
+    out = render_leaderboard(Path(args.results_dir), lead=[DEFAULT_SUITE])
     if out is None:
         _err(f"no results in {args.results_dir}; run `tokbench run` first")
         return EXIT_BAD_INPUT

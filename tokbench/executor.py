@@ -159,8 +159,9 @@ def execute(kind: SuiteKind, suite: Any, options: RunOptions | None = None) -> R
     summary.failed.extend(ctx.failures)
     if options.render:
         from .report import render_leaderboard
+        from .suites import DEFAULT_SUITE
 
-        summary.leaderboard = render_leaderboard(results_dir)
+        summary.leaderboard = render_leaderboard(results_dir, lead=[DEFAULT_SUITE])
     return summary
 
 

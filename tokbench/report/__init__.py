@@ -6,8 +6,9 @@ from .leaderboard import latest, render
 __all__ = ["latest", "render"]
 
 
-def render_leaderboard(results_dir) -> dict | None:
-    """Render ``results_dir/leaderboard`` from the store (None when the store is empty)."""
+def render_leaderboard(results_dir, lead=None) -> dict | None:
+    """Render ``results_dir/leaderboard`` from the store (None when the store is empty); the
+    suites named in ``lead`` come first (``render``), the others by name."""
     from pathlib import Path
 
     from ..metrics import metric_info
@@ -16,4 +17,4 @@ def render_leaderboard(results_dir) -> dict | None:
     df = load_results(results_dir)
     if df.empty:
         return None
-    return render(df, Path(results_dir) / "leaderboard", metric_info=metric_info())
+    return render(df, Path(results_dir) / "leaderboard", metric_info=metric_info(), lead=lead)

@@ -5,7 +5,7 @@ stored columns not shown; across suites the joined models table and the metric l
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 import pandas as pd
 
@@ -14,12 +14,13 @@ from .plots import plot_suite
 from .published import sections as published_sections
 from .tables import drilldown_table, models_table, summary_table
 
-__all__ = ["MODELS", "build", "legend_metrics", "models_section", "suite_section"]
+__all__ = ["MODELS", "build", "legend_metrics", "models_section", "suite_order", "suite_section"]
 
 MODELS = "models"
 
 
-def suite_section(data: pd.DataFrame, suite: str, meta: Meta, img_dir: Path, *, suffix: str = "") -> dict:
+def suite_section(data: pd.DataFrame, suite: str, meta: Meta, img_dir: Path, *, suffix: str = "",
+                  dpi_scale: float = 1.0) -> dict:
     """``{"suite", "sdf", "summary", "order", "drill": {(metric, variant): table}, "drill_columns",
     "plots": [Path], "other": ["metric/variant"], "versions", "extra_md", "extra_html"}``."""
     sdf = data[data["suite"] == suite]
@@ -30,7 +31,7 @@ def suite_section(data: pd.DataFrame, suite: str, meta: Meta, img_dir: Path, *, 
         if t is not None:
             drill[mv] = t
             drill_columns[mv] = [(c.attrs["corpus"], c.attrs["lang"], c.label) for c in t.columns]
-    plots = plot_suite(sdf, suite, img_dir, order, meta, suffix=suffix)
+    plots = plot_suite(sdf, suite, img_dir, order, meta, suffix=suffix, dpi_scale=dpi_scale)
     headline = set(meta.headline)
     other = [f"{m}/{v}" for m, v in pairs(sdf) if (m, v) not in headline]
     extra_md, extra_html = published_sections(sdf, suite)
@@ -58,13 +59,30 @@ def legend_metrics(data: pd.DataFrame, meta: Meta, *, headline_only: bool = True
     return shown + sorted(set(data["metric"]) - set(shown))
 
 
-def build(data: pd.DataFrame, meta: Meta, img_dir: Callable[[str], tuple[Path, str]]) -> list[dict]:
-    """The sections of every suite (by name), then the models section when there are models.
-    ``img_dir(suite)`` gives the folder and file-name suffix of the suite's plots."""
+def suite_order(suites: Iterable[str], lead: Iterable[str] | None = None) -> list[str]:
+    """The suites named in ``lead`` first (in that order, those present), then the others by name.
+
+    >>> suite_order(["b", "a", "core"], lead=["core", "missing"])
+    ['core', 'a', 'b']
+    """
+    present = set(suites)
+    first = list(dict.fromkeys(s for s in (lead or ()) if s in present))
+    return first + sorted(present - set(first))
+
+
+def build(data: pd.DataFrame, meta: Meta, img_dir: Callable[[str], tuple[Path, str]], *,
+          lead: Iterable[str] | None = None, dpi_scale: float = 1.0,
+          step: Callable[[str], None] | None = None) -> list[dict]:
+    """The sections of every suite (``suite_order``: those in ``lead`` first, then by name), then
+    the models section when there are models. ``img_dir(suite)`` gives the folder and file-name
+    suffix of the suite's plots; ``dpi_scale`` scales their resolution; ``step(name)`` is called
+    after each section (progress)."""
     out = []
-    for suite in sorted(set(data["suite"])):
+    for suite in suite_order(data["suite"], lead):
         folder, suffix = img_dir(suite)
-        out.append(suite_section(data, suite, meta, folder, suffix=suffix))
+        out.append(suite_section(data, suite, meta, folder, suffix=suffix, dpi_scale=dpi_scale))
+        if step is not None:
+            step(suite)
     models = models_section(data, meta)
     if models is not None:
         out.append(models)

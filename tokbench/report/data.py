@@ -27,45 +27,25 @@ import numpy as np
 import pandas as pd
 
 from ..metrics import headline as _headline
+from ..store import CELL_KEY, latest
 
-__all__ = ["CELL_KEY", "DASH", "FEWER_MARK", "MEAN_MARK", "Cell", "Column", "Meta", "Row", "Table",
+__all__ = ["CELL_KEY", "DASH", "FEWER_MARK", "LOSSY_MARK", "MEAN_MARK", "Cell", "Column", "Meta", "Row", "Table",
            "latest", "prepare"]
 
-# one leaderboard cell; reruns append rows with the same key and a later created_at
-CELL_KEY = ("suite", "tokenizer", "corpus", "lang", "metric", "variant", "model")
+# one leaderboard cell (the store's result key); reruns append rows with the same key and a later
+# created_at, and ``latest`` keeps the newest (tokbench.store)
 REQUIRED = ("suite", "tokenizer", "lang", "metric", "variant", "value")
 
 DASH = "–"          # shown for NaN / missing values
 MEAN_MARK = "†"     # mean over languages in a column that otherwise uses lang="*" rows
 FEWER_MARK = "‡"    # averaged over fewer corpora/languages than other rows of the column
+LOSSY_MARK = "⚠"    # on a summary row label: a ``lossless`` variant of the row is not exact
 
 MV = tuple[str, str]
 
 
 # --------------------------------------------------------------------------------------
 # rows
-
-def latest(df: pd.DataFrame) -> pd.DataFrame:
-    """Keep, per (suite, tokenizer, corpus, lang, metric, variant, model), the newest row.
-
-    Newest is the latest ``created_at``; rows without a timestamp lose to rows with one, and
-    among equal timestamps the row that comes last in ``df`` wins. Null keys (e.g. ``model``
-    for tokenizer-only metrics) compare equal. Returns the kept rows in their original
-    order, with a fresh index.
-    """
-    if df.empty:
-        return df.copy().reset_index(drop=True)
-    keys = [k for k in CELL_KEY if k in df.columns]
-    work = df.reset_index(drop=True)
-    ts = timestamps(work["created_at"]) if "created_at" in work.columns else None
-    order = pd.DataFrame({k: work[k].astype(object).where(work[k].notna(), None) for k in keys})
-    order["_pos_"] = np.arange(len(work))
-    if ts is not None:
-        order["_ts"] = ts
-        order = order.sort_values(["_ts", "_pos_"], kind="mergesort", na_position="first")
-    kept = order.drop_duplicates(subset=keys, keep="last")["_pos_"].sort_values()
-    return work.iloc[kept.to_numpy()].reset_index(drop=True)
-
 
 def timestamps(col: pd.Series) -> pd.Series:
     """created_at as tz-aware UTC timestamps (naive values are taken to be UTC)."""
@@ -121,7 +101,7 @@ def pairs(df: pd.DataFrame) -> list[MV]:
 class Meta:
     """A view of ``tokbench.metrics.metric_info()``: ``{metric: {"unit", "higher_is_better",
     "description", ..., "variants": {variant: {"unit", "higher_is_better", "order",
-    "drilldown", "models_table"}}}}``. A metric without ``variants`` metadata has no headline
+    "drilldown", "models_table", "lossless"}}}}``. A metric without ``variants`` metadata has no headline
     column; its metric-level unit and direction still label it."""
 
     def __init__(self, info: Mapping[str, Mapping[str, Any]] | None):
@@ -129,6 +109,7 @@ class Meta:
         self.headline: list[MV] = [tuple(mv) for mv in _headline(dict(self.info))]  # type: ignore[misc]
         self.drilldown = self._flagged("drilldown")
         self.models_table = self._flagged("models_table")
+        self.lossless = self._flagged("lossless")
 
     def _variant(self, m: str, v: str | None) -> Mapping[str, Any] | None:
         if v is None:
@@ -147,6 +128,14 @@ class Meta:
         if var is not None and "higher_is_better" in var:
             return var["higher_is_better"]
         return (self.info.get(m) or {}).get("higher_is_better")
+
+    def exact(self, m: str, v: str | None = None) -> float | None:
+        """The exact value of a ``lossless`` variant: 1.0 (higher is better), 0.0 (lower is
+        better); None for other variants."""
+        if (m, v) not in self.lossless:
+            return None
+        hib = self.direction(m, v)
+        return None if hib is None else (1.0 if hib else 0.0)
 
     def unit(self, m: str, v: str | None = None) -> str:
         var = self._variant(m, v)
@@ -218,6 +207,7 @@ class Cell:
     tip: str = ""
     src: Src | None = None              # the prepared rows the value is computed from
     attrs: dict[str, Any] = field(default_factory=dict)   # metric, variant (data-* in HTML)
+    compete: bool = True                # may be the column's "best" (like with like: html.best)
 
 
 @dataclass
@@ -235,6 +225,7 @@ class Row:
     cells: list[Cell]
     tokenizer: str = ""
     model: str = ""
+    note: str = ""                  # tooltip of the row label (why it is flagged)
 
 
 @dataclass
@@ -249,6 +240,7 @@ class Table:
     kind: str = ""                  # summary, drill, models (a CSS class and data-table in HTML)
     attrs: dict[str, Any] = field(default_factory=dict)   # data-* of the <table>
     sort: int | None = None         # index of the column the rows are sorted by
+    footnotes: list[str] = field(default_factory=list)   # lines under the caption (`code` spans)
 
 
 def empty_cell(**attrs: Any) -> Cell:

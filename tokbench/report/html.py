@@ -18,7 +18,12 @@ import pandas as pd
 
 from .data import DASH, Cell, Meta, Table, arrow, better_word, distinct
 
-__all__ = ["CSS", "JS", "best", "code", "e", "legend_html", "table_html"]
+__all__ = ["BEST_NOTE", "CSS", "JS", "best", "code", "e", "legend_html", "table_html"]
+
+# the legend line of the "best" highlight, under the tables of the leaderboard and the site
+BEST_NOTE = ("Highlighted: the best value of each column with a direction, compared like with like: only values "
+             "over the same corpora and languages as the column's full rows compete; a value over fewer (‡), or a "
+             "mean over languages (†) in a column of all-language values, is never highlighted.")
 
 
 def e(s: Any) -> str:
@@ -37,14 +42,18 @@ def attrs(**kv: Any) -> str:
     return "".join(f' data-{k.replace("_", "-")}="{e(v)}"' for k, v in kv.items() if v is not None)
 
 
-def best(values: list[float], hib: bool | None) -> set[int]:
+def best(values: list[float], hib: bool | None, compete: list[bool] | None = None) -> set[int]:
     """Positions of the best value of a column: the max (higher is better) or min (lower is
-    better) of at least two finite values; none for a descriptive column (``hib`` None)."""
-    finite = [v for v in values if not math.isnan(v)]
-    if hib is None or len(finite) < 2:
+    better) of at least two finite values; none for a descriptive column (``hib`` None).
+
+    Like with like: with ``compete`` (``Cell.compete`` per position) only those positions take
+    part; a value over fewer corpora or languages (‡), or a mean over languages in a column of
+    all-language rows (†), is never the best, however good."""
+    ok = [i for i, v in enumerate(values) if not math.isnan(v) and (compete is None or compete[i])]
+    if hib is None or len(ok) < 2:
         return set()
-    target = max(finite) if hib else min(finite)
-    return {i for i, v in enumerate(values) if v == target}
+    target = max(values[i] for i in ok) if hib else min(values[i] for i in ok)
+    return {i for i in ok if values[i] == target}
 
 
 def th(label: str, sub: str = "", hib: bool | None = None, extra: str = "", aria: str = "none") -> str:
@@ -100,14 +109,17 @@ def table_html(t: Table, table_id: str | None = None, caption_extra: str = "", *
             aria = "descending" if c.higher_is_better else "ascending"
         out.append(th(c.label, c.sub, c.higher_is_better, attrs(**c.attrs), aria))
     out.append("</tr></thead><tbody>")
-    marks = [best([r.cells[j].value for r in t.rows], c.higher_is_better) for j, c in enumerate(t.columns)]
+    marks = [best([r.cells[j].value for r in t.rows], c.higher_is_better, [r.cells[j].compete for r in t.rows])
+             for j, c in enumerate(t.columns)]
     for i, r in enumerate(t.rows):
         row_attrs = attrs(tokenizer=r.tokenizer, model=r.model or None)
-        tds = [f'<th scope="row"{row_attrs}>{e(r.label)}</th>']
+        note = f' class="flagged" title="{e(r.note)}"' if r.note else ""
+        tds = [f'<th scope="row"{row_attrs}{note}>{e(r.label)}</th>']
         tds += [_td(c, t, r.tokenizer, r.model, "num best" if i in marks[j] else "num", full)
                 for j, c in enumerate(r.cells)]
         out.append(f"<tr{row_attrs}>" + "".join(tds) + "</tr>")
     out += ["</tbody></table></div>", f'<p class="caption">{code(t.caption)}{caption_extra}</p>']
+    out += [f'<p class="caption footnote">{code(n)}</p>' for n in t.footnotes]
     out += prov_list(t.provenance)
     return out
 
@@ -168,6 +180,8 @@ tbody th{text-align:left;font-weight:600;background:#fcfcfd}
 th small{font-weight:normal;color:#666}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 td.best{font-weight:bold;background:#eaf5ea}
+th.flagged{color:#8a4b00}
+.footnote{margin:.1rem 0 .1rem 1rem}
 td.desc{white-space:normal;min-width:20rem}
 tbody tr:nth-child(even){background:#fafafa}
 th[aria-sort=ascending]::after{content:" \\25B2"}

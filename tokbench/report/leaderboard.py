@@ -10,13 +10,13 @@ legend. What is shown comes from the metric metadata (``data.Meta``), never from
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
 from .build import build, legend_metrics
 from .data import CELL_KEY, Meta, latest, prepare, slug
-from .html import e, head, legend_html, table_html, tail
+from .html import BEST_NOTE, e, head, legend_html, table_html, tail
 from .markdown import write_markdown
 
 __all__ = ["CELL_KEY", "latest", "prepare", "render"]
@@ -24,7 +24,7 @@ __all__ = ["CELL_KEY", "latest", "prepare", "render"]
 
 def render(df: pd.DataFrame, out_dir: Path, *,
            metric_info: Mapping[str, Mapping[str, Any]] | None = None,
-           title: str = "tokbench leaderboard") -> dict[str, Any]:
+           title: str = "tokbench leaderboard", lead: Iterable[str] | None = None) -> dict[str, Any]:
     """Write ``leaderboard.md``, ``index.html`` and PNG plots for a results DataFrame.
 
     ``df`` has the ``tokbench.schema`` columns (at least suite, tokenizer, lang, metric,
@@ -32,6 +32,10 @@ def render(df: pd.DataFrame, out_dir: Path, *,
     ``tokbench.metrics.metric_info()`` (the default) or a dict of the same shape: it gives the
     headline columns and their order, units, directions (arrows, "best" highlighting), the
     drill-down tables of the markdown, the models-table columns and the legend.
+
+    Both pages open with the title, links to the sections and the metric legend; then the
+    suites: those named in ``lead`` first (in that order, when stored), then the others by name
+    (``build.suite_order``); then the models table.
 
     Plots (``tokbench.report.plots``) are named after their metric; with several suites every
     suite's plots get a ``_<suite>`` suffix. Returns ``{"markdown": Path, "html": Path,
@@ -51,7 +55,7 @@ def render(df: pd.DataFrame, out_dir: Path, *,
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     multi = data["suite"].nunique() > 1
-    sections = build(data, meta, lambda suite: (out_dir, f"_{slug(suite)}" if multi else ""))
+    sections = build(data, meta, lambda suite: (out_dir, f"_{slug(suite)}" if multi else ""), lead=lead)
     for s in sections:
         s["plots"] = [Path(p.name) for p in s["plots"]]
     legend = [m for m in legend_metrics(data, meta) if meta.knows(m)]
@@ -76,7 +80,9 @@ def _write_html(path: Path, title: str, sections: list[dict], legend: list[str],
             links.append('<a href="#metrics">metrics</a>')
         out.append("<nav>" + "".join(links) + "</nav>")
     out.append('<p class="caption">Click a column header to sort. Hover a value for n, '
-               "confidence interval and notes where stored.</p>")
+               f"confidence interval and notes where stored. {e(BEST_NOTE)}</p>")
+    if legend:
+        out += ['<h2 id="metrics">Metrics</h2>', *legend_html(legend, data, meta)]
     for s in sections:
         ver = f" (version {', '.join(s['versions'])})" if s["versions"] else ""
         out.append(f'<h2 id="{e(_anchor(s["suite"]))}">{e(s["suite"])}{e(ver)}</h2>')
@@ -94,7 +100,5 @@ def _write_html(path: Path, title: str, sections: list[dict], legend: list[str],
         if s["other"]:
             out.append(f'<p class="caption">Also stored, not shown: {e(", ".join(s["other"]))}.</p>')
         out += s["extra_html"]
-    if legend:
-        out += ['<h2 id="metrics">Metrics</h2>', *legend_html(legend, data, meta)]
     out += tail(inline=True)
     path.write_text("\n".join(out) + "\n", encoding="utf-8")

@@ -1,6 +1,7 @@
 """Markdown for the leaderboard (``leaderboard.md``): the same tables as the HTML."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -33,17 +34,38 @@ def md_table(t: Table) -> list[str]:
     for r in t.rows:
         out.append("| " + " | ".join([md_esc(r.label)] + [c.text for c in r.cells]) + " |")
     out += ["", f"_{md_code(t.caption)}_", ""]
+    for n in t.footnotes:
+        out += [md_code(n), ""]
     out += [f"- {label}: {md_code(text)}" for label, text in t.provenance]
     out.append("")
     return out
 
 
+def gh_anchor(heading: str) -> str:
+    """The anchor GitHub (and most markdown renderers) give a heading: lower case, punctuation
+    other than ``-`` and ``_`` dropped, spaces to ``-``."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def _heading(s: dict) -> str:
+    ver = f" (version {', '.join(s['versions'])})" if s["versions"] else ""
+    return f"{s['suite']}{ver}"
+
+
 def write_markdown(path: Path, title: str, sections: list[dict], legend: list[str], meta: Meta) -> None:
-    """``sections``: per suite (and the models table) a dict as ``build.suite_section`` returns."""
+    """``sections``: per suite (and the models table) a dict as ``build.suite_section`` returns,
+    in the order shown. The title, a list of the sections, the metric legend, then the sections."""
     out = [f"# {md_esc(title)}", ""]
+    if len(sections) > 1:
+        out += ["Suites: " + ", ".join(f"[{md_esc(s['suite'])}](#{gh_anchor(_heading(s))})" for s in sections)
+                + (" · [metrics](#metrics)" if legend else ""), ""]
+    if legend:
+        out += ["## Metrics", "", "| metric | unit | better | description |", "|---|---|---|---|"]
+        out += [f"| {md_esc(m)} | {md_esc(meta.unit(m) or DASH)} | {better_word(meta.direction(m))} | "
+                f"{md_esc(meta.description(m))} |" for m in legend]
+        out.append("")
     for s in sections:
-        ver = f" (version {', '.join(s['versions'])})" if s["versions"] else ""
-        out += [f"## {md_esc(s['suite'])}{ver}", ""]
+        out += [f"## {md_esc(_heading(s))}", ""]
         if s["summary"] is None:
             out += ["_No headline metrics for this suite._", ""]
         else:
@@ -56,9 +78,4 @@ def write_markdown(path: Path, title: str, sections: list[dict], legend: list[st
         if s["other"]:
             out += [f"Also stored, not shown: {md_esc(', '.join(s['other']))}.", ""]
         out += s["extra_md"]
-    if legend:
-        out += ["## Metrics", "", "| metric | unit | better | description |", "|---|---|---|---|"]
-        out += [f"| {md_esc(m)} | {md_esc(meta.unit(m) or DASH)} | {better_word(meta.direction(m))} | "
-                f"{md_esc(meta.description(m))} |" for m in legend]
-        out.append("")
     path.write_text("\n".join(out).rstrip() + "\n", encoding="utf-8")

@@ -35,23 +35,26 @@ def plot_choice(sdf: pd.DataFrame, meta: Meta) -> tuple[MV | None, MV | None]:
 
 
 def plot_suite(sdf: pd.DataFrame, suite: str, out_dir: Path, order: list[str], meta: Meta, *,
-               suffix: str = "") -> list[Path]:
+               suffix: str = "", dpi_scale: float = 1.0) -> list[Path]:
     """Write the plots of one suite of prepared rows into ``out_dir``; returns the paths
-    written (a plot without data is skipped)."""
+    written (a plot without data is skipped). ``dpi_scale`` scales every plot's resolution
+    (the published site writes smaller images)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     heat, bar = plot_choice(sdf, meta)
     paths = []
     if heat is not None:
-        paths.append(_heatmap(sdf, heat, order, out_dir / f"{heat[0]}_by_language{suffix}.png", suite, meta))
+        paths.append(_heatmap(sdf, heat, order, out_dir / f"{heat[0]}_by_language{suffix}.png", suite, meta,
+                              110 * dpi_scale))
     if bar is not None:
         name = bar[0] if heat is None or bar[0] != heat[0] else f"{bar[0]}_{bar[1]}"
-        paths.append(_bars(sdf, bar, out_dir / f"{name}{suffix}.png", suite, meta))
-    paths += plot_premiums(sdf, out_dir, suite, meta, suffix=suffix)
+        paths.append(_bars(sdf, bar, out_dir / f"{name}{suffix}.png", suite, meta, 110 * dpi_scale))
+    paths += plot_premiums(sdf, out_dir, suite, meta, suffix=suffix, dpi_scale=dpi_scale)
     return [p for p in paths if p is not None]
 
 
-def _heatmap(sdf: pd.DataFrame, mv: MV, order: list[str], path: Path, suite: str, meta: Meta) -> Path | None:
+def _heatmap(sdf: pd.DataFrame, mv: MV, order: list[str], path: Path, suite: str, meta: Meta,
+             dpi: float = 110) -> Path | None:
     per = select(sdf, mv)
     per = per[per["lang"] != ALL_LANGS]
     if per.empty or per["value"].notna().sum() == 0:
@@ -77,7 +80,7 @@ def _heatmap(sdf: pd.DataFrame, mv: MV, order: list[str], path: Path, suite: str
     nr, nc = mat.shape
     width = min(40.0, max(6.0, 1.5 + 0.48 * nc + 0.07 * max(len(y) for y in ylabels)))
     height = min(30.0, max(2.8, 1.6 + 0.36 * nr))
-    fig = Figure(figsize=(width, height), dpi=110)
+    fig = Figure(figsize=(width, height), dpi=dpi)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(111)
     cmap = matplotlib.colormaps["YlOrRd"].with_extremes(bad="#e6e6e6")
@@ -107,12 +110,12 @@ def _heatmap(sdf: pd.DataFrame, mv: MV, order: list[str], path: Path, suite: str
     cbar = fig.colorbar(im, ax=ax, fraction=0.03 if nc > 10 else 0.05, pad=0.01)
     cbar.ax.tick_params(labelsize=7)
     cbar.set_label(mpl_text(unit or mv[0]), fontsize=8)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
     fig.clear()
     return path
 
 
-def _bars(sdf: pd.DataFrame, mv: MV, path: Path, suite: str, meta: Meta) -> Path | None:
+def _bars(sdf: pd.DataFrame, mv: MV, path: Path, suite: str, meta: Meta, dpi: float = 110) -> Path | None:
     cells, source = summary_values(sdf, mv)
     items = [(r, c.value) for r, c in cells.items() if not math.isnan(c.value)]
     if not items:
@@ -125,7 +128,7 @@ def _bars(sdf: pd.DataFrame, mv: MV, path: Path, suite: str, meta: Meta) -> Path
     vals = [v for _, v in items]
     height = min(30.0, max(2.5, 1.2 + 0.32 * len(items)))
     width = min(16.0, max(6.0, 4.0 + 0.07 * max(len(x) for x in labels)))
-    fig = Figure(figsize=(width, height), dpi=110)
+    fig = Figure(figsize=(width, height), dpi=dpi)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(111)
     bars = ax.barh(range(len(vals)), vals, color="#4c78a8")
@@ -144,6 +147,6 @@ def _bars(sdf: pd.DataFrame, mv: MV, path: Path, suite: str, meta: Meta) -> Path
                                                           else "")), fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     ax.set_axisbelow(True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
     fig.clear()
     return path

@@ -92,9 +92,11 @@ def premium_matrix(sdf: pd.DataFrame, meta: Meta | None = None) -> tuple[pd.Data
     return mat.loc[rows, cols], ref
 
 
-def plot_premiums(sdf: pd.DataFrame, out_dir: Path, suite: str, meta: Meta, *, suffix: str = "") -> list[Path]:
+def plot_premiums(sdf: pd.DataFrame, out_dir: Path, suite: str, meta: Meta, *, suffix: str = "",
+                  dpi_scale: float = 1.0) -> list[Path]:
     """Write the heatmap and the worst-languages small multiples for one suite of prepared
-    rows; returns the paths written (none when no column is measured against a reference)."""
+    rows; returns the paths written (none when no column is measured against a reference).
+    ``dpi_scale`` scales their resolution."""
     mv, order_mv = reference_columns(sdf, meta)
     if mv is None:
         return []
@@ -105,11 +107,12 @@ def plot_premiums(sdf: pd.DataFrame, out_dir: Path, suite: str, meta: Meta, *, s
     out_dir.mkdir(parents=True, exist_ok=True)
     what = f"{mv[0]}/{mv[1]}"
     by = f"{order_mv[0]}/{order_mv[1]}" if order_mv else "row mean"
-    return [_heatmap(mat, ref, out_dir / f"{mv[0]}_heatmap{suffix}.png", suite, what, by),
-            _worst(mat, ref, out_dir / f"{mv[0]}_worst_languages{suffix}.png", suite, what)]
+    return [_heatmap(mat, ref, out_dir / f"{mv[0]}_heatmap{suffix}.png", suite, what, by, 100 * dpi_scale),
+            _worst(mat, ref, out_dir / f"{mv[0]}_worst_languages{suffix}.png", suite, what, 90 * dpi_scale)]
 
 
-def _heatmap(mat: pd.DataFrame, ref: str | None, path: Path, suite: str, what: str, by: str) -> Path:
+def _heatmap(mat: pd.DataFrame, ref: str | None, path: Path, suite: str, what: str, by: str,
+             dpi: float = 100) -> Path:
     import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.colors import TwoSlopeNorm
@@ -125,7 +128,7 @@ def _heatmap(mat: pd.DataFrame, ref: str | None, path: Path, suite: str, what: s
     cmap = matplotlib.colormaps["RdBu_r"].with_extremes(bad="#d9d9d9")
     width = min(60.0, max(7.0, 2.5 + 0.17 * nc))
     height = min(30.0, max(3.0, 2.0 + 0.3 * nr))
-    fig = Figure(figsize=(width, height), dpi=100)
+    fig = Figure(figsize=(width, height), dpi=dpi)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(111)
     im = ax.imshow(np.ma.masked_invalid(logv), aspect="auto", cmap=cmap, norm=norm, interpolation="nearest")
@@ -149,12 +152,12 @@ def _heatmap(mat: pd.DataFrame, ref: str | None, path: Path, suite: str, what: s
     cbar.set_ticklabels([f"{t:g}" for t in ticks])
     cbar.ax.tick_params(labelsize=7)
     cbar.set_label(_mpl(f"{what} (log scale)"), fontsize=8)
-    fig.savefig(path, dpi=100, bbox_inches="tight")
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
     fig.clear()
     return path
 
 
-def _worst(mat: pd.DataFrame, ref: str | None, path: Path, suite: str, what: str) -> Path:
+def _worst(mat: pd.DataFrame, ref: str | None, path: Path, suite: str, what: str, dpi: float = 90) -> Path:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -163,7 +166,7 @@ def _worst(mat: pd.DataFrame, ref: str | None, path: Path, suite: str, what: str
     nrows = math.ceil(n / ncols)
     k = min(WORST, mat.shape[1])
     panel_h = 0.9 + 0.19 * k
-    fig = Figure(figsize=(5.2 * ncols, panel_h * nrows + 0.6), dpi=90)
+    fig = Figure(figsize=(5.2 * ncols, panel_h * nrows + 0.6), dpi=dpi)
     FigureCanvasAgg(fig)
     vmax = float(np.nanmax(mat.to_numpy(dtype=float)))
     for i, tok in enumerate(mat.index):
@@ -188,6 +191,6 @@ def _worst(mat: pd.DataFrame, ref: str | None, path: Path, suite: str, what: str
     fig.suptitle(_mpl(f"{suite}: the {k} highest languages per tokenizer ({what} {against}; "
                       f"dashed line = 1)"), fontsize=11)
     fig.tight_layout(rect=(0, 0, 1, 0.985))
-    fig.savefig(path, dpi=90, bbox_inches="tight")
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
     fig.clear()
     return path

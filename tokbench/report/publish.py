@@ -13,10 +13,11 @@ http.server``). Layout of ``<out>/`` (default ``<results-dir>/site/``)::
     metrics.html            every metric shown: unit, direction, variants, versions, description
     assets/site.css         styles (tokbench.report.html.CSS, the leaderboard's too)
     assets/sort.js          click-to-sort tables (tokbench.report.html.JS)
-    img/<slug>/*.png        the leaderboard's plots (tokbench.report.plots)
-    data/results.parquet    the published rows: the newest row of every cell (``latest``)
-    data/results.csv        the same rows as CSV
-    data/SHA256SUMS         checksums of the two data files
+    img/<slug>/*.png        the leaderboard's plots (tokbench.report.plots), at a lower
+                            resolution, RGB (``SITE_DPI_SCALE``, ``_shrink_png``)
+    data/results.parquet    the published rows: the newest row of every cell (``latest``),
+                            written once (no CSV copy: ``pandas.read_parquet(...).to_csv(...)``)
+    data/SHA256SUMS         checksum of the data file
     .nojekyll               GitHub Pages: serve the folder as is
 
 Every number on the pages is computed from ``data/results.parquet`` (the site is rendered from
@@ -28,7 +29,8 @@ positions in ``data/results.parquet``) and ``data-agg``: ``row`` (the value of t
 or ``mean`` (the unweighted mean of the non-NaN values of those rows, e.g. a summary value
 averaged over languages or corpora). The text shown is the value rounded to 3 decimals, with
 the leaderboard's † / ‡ marks. The tables, plots and their choice (metric metadata) are the
-leaderboard's own (``tokbench.report.build``); this module lays them out as a site.
+leaderboard's own (``tokbench.report.build``); this module lays them out as a site. Suites are
+listed in ``build.suite_order``: those named in ``lead`` first, then the others by name.
 
 The output folder is replaced as a whole; a non-empty folder that ``publish`` did not write
 (no ``.tokbench-site`` marker) is refused rather than deleted.
@@ -53,11 +55,12 @@ from ..schema import COLUMNS, RESULT_SCHEMA
 from .build import build
 from .data import Meta, latest, prepare
 from .html import CSS, JS
-from .site import CSV, MODELS_PAGE, PARQUET, SUMS, write_index, write_metrics_page, write_models_page, write_suite_page
+from .site import MODELS_PAGE, PARQUET, SUMS, write_index, write_metrics_page, write_models_page, write_suite_page
 
-__all__ = ["publish", "add_parser", "cmd_publish", "PARQUET", "CSV"]
+__all__ = ["publish", "add_parser", "cmd_publish", "PARQUET"]
 
 MARKER = ".tokbench-site"
+SITE_DPI_SCALE = 0.8    # the site's plots: 80 % of the leaderboard's resolution
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
 
 
@@ -71,13 +74,16 @@ class PublishError(ValueError):
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "publish", help="build a self-contained static leaderboard site from the store",
-        description="Build a static site (HTML, CSS, JS, PNG, parquet + CSV download) from the "
+        description="Build a static site (HTML, CSS, JS, PNG, parquet download) from the "
                     "results store: no server, no external URL; open index.html from disk or "
                     "host the folder anywhere (e.g. GitHub Pages).")
     p.add_argument("--results-dir", default="results", metavar="DIR",
                    help="results store (default: results/)")
     p.add_argument("--out", metavar="DIR", help="site folder (default: <results-dir>/site/); replaced as a whole")
     p.add_argument("--title", default="tokbench leaderboard", help="site title")
+    p.add_argument("--lead", action="append", metavar="SUITE",
+                   help="list this suite first (repeatable, in order); the others follow by name")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_publish)
 
 
@@ -93,7 +99,8 @@ def cmd_publish(args) -> int:
               f"run `tokbench run` first", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
-        site = publish(df, out, metric_info=metric_info(), title=args.title)
+        site = publish(df, out, metric_info=metric_info(), title=args.title, lead=getattr(args, "lead", None),
+                       progress=not getattr(args, "quiet", False))
     except PublishError as e:
         print(f"tokbench: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -107,13 +114,16 @@ def cmd_publish(args) -> int:
 
 def publish(df: pd.DataFrame, out_dir: str | Path, *,
             metric_info: Mapping[str, Mapping[str, Any]] | None = None,
-            title: str = "tokbench leaderboard") -> dict[str, Any]:
+            title: str = "tokbench leaderboard", lead: Iterable[str] | None = None,
+            progress: bool = False) -> dict[str, Any]:
     """Write the static site for a results DataFrame (``tokbench.schema`` columns).
 
     Only the newest row of every cell (``latest``) is published. ``metric_info`` is as for
-    ``tokbench.report.render`` (default: ``tokbench.metrics.metric_info()``). The folder is
-    built next to ``out_dir`` and then swapped in. Returns ``{"index": Path, "suites": {suite:
-    Path}, "models": Path or None, "parquet": Path, "csv": Path, "plots": [Path], "files":
+    ``tokbench.report.render`` (default: ``tokbench.metrics.metric_info()``). Suites named in
+    ``lead`` are listed first (in that order, when stored), the others by name. ``progress``:
+    a progress bar over the data, the suites' tables and plots and the pages, on stderr. The
+    folder is built next to ``out_dir`` and then swapped in. Returns ``{"index": Path,
+    "suites": {suite: Path}, "models": Path or None, "parquet": Path, "plots": [Path], "files":
     [Path], "rows": int}``.
     """
     if df is None or len(df) == 0:
@@ -128,7 +138,11 @@ def publish(df: pd.DataFrame, out_dir: str | Path, *,
             from ..metrics import metric_info as _metric_info
 
             metric_info = _metric_info()
-        result = _build(df, tmp, Meta(metric_info), title)
+        from tqdm.auto import tqdm
+
+        with tqdm(total=1, desc="publish", unit="step", file=sys.stderr, disable=not progress,
+                  leave=False) as bar:
+            result = _build(df, tmp, Meta(metric_info), title, lead, bar)
         _swap(tmp, out_dir)
     finally:
         if tmp.exists():
@@ -160,7 +174,7 @@ def _relocate(result: dict, tmp: Path, out: Path) -> dict:
         return out / Path(p).relative_to(tmp)
     return {"index": fix(result["index"]), "suites": {k: fix(v) for k, v in result["suites"].items()},
             "models": fix(result["models"]) if result["models"] else None,
-            "parquet": fix(result["parquet"]), "csv": fix(result["csv"]),
+            "parquet": fix(result["parquet"]),
             "plots": [fix(p) for p in result["plots"]], "files": [fix(p) for p in result["files"]],
             "rows": result["rows"]}
 
@@ -173,7 +187,7 @@ def _published_rows(df: pd.DataFrame) -> pd.DataFrame:
     return rows[list(COLUMNS)].reset_index(drop=True)
 
 
-def _write_data(rows: pd.DataFrame, root: Path) -> tuple[Path, Path]:
+def _write_data(rows: pd.DataFrame, root: Path) -> Path:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -186,19 +200,26 @@ def _write_data(rows: pd.DataFrame, root: Path) -> tuple[Path, Path]:
     table = table.replace_schema_metadata({"tokbench.publish": json.dumps(meta, sort_keys=True)})
     parquet = root / PARQUET
     pq.write_table(table, parquet)
-    csv = root / CSV
-    pd.read_parquet(parquet).to_csv(csv, index=False, lineterminator="\n")
-    sums = [f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}\n" for p in (parquet, csv)]
-    (root / SUMS).write_text("".join(sums), encoding="utf-8")
-    return parquet, csv
+    (root / SUMS).write_text(f"{hashlib.sha256(parquet.read_bytes()).hexdigest()}  {parquet.name}\n",
+                             encoding="utf-8")
+    return parquet
 
 
-def _build(df: pd.DataFrame, root: Path, meta: Meta, title: str) -> dict:
-    parquet, csv = _write_data(_published_rows(df), root)
+def _build(df: pd.DataFrame, root: Path, meta: Meta, title: str, lead: Iterable[str] | None, bar) -> dict:
+    def step(what: str, total: int | None = None) -> None:
+        if total is not None:
+            bar.total = total
+        bar.set_postfix_str(what, refresh=False)
+        bar.update(1)
+
+    parquet = _write_data(_published_rows(df), root)
     # everything below is rendered from the file just written, read back
     pub = pd.read_parquet(parquet)
     pub["_pos"] = np.arange(len(pub))
     data = prepare(pub)
+    nsuites = data["suite"].nunique()
+    # data, per suite its tables and plots, then its page; the models and metrics pages, the index
+    step("data", 1 + 2 * nsuites + 3)
     (root / "assets").mkdir()
     (root / "assets" / "site.css").write_text(CSS.lstrip(), encoding="utf-8")
     (root / "assets" / "sort.js").write_text(JS.lstrip(), encoding="utf-8")
@@ -207,9 +228,11 @@ def _build(df: pd.DataFrame, root: Path, meta: Meta, title: str) -> dict:
                                "whole on every publish\n", encoding="utf-8")
 
     slugs = _slugs(sorted(set(data["suite"])))
-    sections = build(data, meta, lambda suite: (root / "img" / slugs[suite], ""))
+    sections = build(data, meta, lambda suite: (root / "img" / slugs[suite], ""), lead=lead,
+                     dpi_scale=SITE_DPI_SCALE, step=lambda suite: step(f"{suite}: tables, plots"))
     plots = [p for s in sections for p in s["plots"]]
     for p in plots:
+        _shrink_png(p)
         _strip_png_text(p)
     pages: dict[str, Path] = {}
     links = {suite: f"suite-{slug}.html" for suite, slug in slugs.items()}
@@ -222,11 +245,16 @@ def _build(df: pd.DataFrame, root: Path, meta: Meta, title: str) -> dict:
         else:
             pages[s["suite"]] = root / links[s["suite"]]
             write_suite_page(pages[s["suite"]], title, s, meta, models=bool(models))
+        step(f"page {links.get(s['suite'], MODELS_PAGE)}")
+    if not models:
+        step("no models page")
     write_metrics_page(root / "metrics.html", title, data, meta, links, models=bool(models))
+    step("metrics.html")
     index = root / "index.html"
     write_index(index, title, data, [s for s in sections if not s["models"]], links, models)
+    step("index.html")
     files = sorted(p for p in root.rglob("*") if p.is_file())
-    return {"index": index, "suites": pages, "models": models_page, "parquet": parquet, "csv": csv,
+    return {"index": index, "suites": pages, "models": models_page, "parquet": parquet,
             "plots": plots, "files": files, "rows": len(pub)}
 
 
@@ -241,6 +269,19 @@ def _slugs(names: Iterable[str]) -> dict[str, str]:
         used.add(slug.lower())
         out[name] = slug
     return out
+
+
+def _shrink_png(path: Path) -> None:
+    """Rewrite a plot without its alpha channel when it is opaque (matplotlib's are: white
+    background), at zlib's best compression. Colours stay exact: a palette PNG would band the
+    colour scales."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        im.load()
+        rgba = im.convert("RGBA")
+    small = rgba.convert("RGB") if rgba.getextrema()[3][0] == 255 else rgba
+    small.save(path, format="PNG", optimize=True)
 
 
 def _strip_png_text(path: Path) -> None:

@@ -11,13 +11,12 @@ import pandas as pd
 from ..schema import ALL_LANGS
 from .build import legend_metrics
 from .data import DASH, Meta, arrow, distinct, text, ts_range
-from .html import attrs, e, legend_html, table_html, th
+from .html import BEST_NOTE, attrs, e, legend_html, table_html, th
 
-__all__ = ["CSV", "MODELS_PAGE", "PARQUET", "SUMS", "write_index", "write_metrics_page", "write_models_page",
+__all__ = ["MODELS_PAGE", "PARQUET", "SUMS", "write_index", "write_metrics_page", "write_models_page",
            "write_suite_page"]
 
 PARQUET = "data/results.parquet"
-CSV = "data/results.csv"
 SUMS = "data/SHA256SUMS"
 MODELS_PAGE = "models.html"
 
@@ -39,7 +38,7 @@ def _page(title: str, heading: str, body: list[str], nav: list[tuple[str, str]])
 
 def _nav(current: str, models: bool) -> list[tuple[str, str]]:
     items = [("index.html", "suites"), *([(MODELS_PAGE, "models")] if models else []),
-             ("metrics.html", "metrics"), (PARQUET, "results.parquet"), (CSV, "results.csv")]
+             ("metrics.html", "metrics"), (PARQUET, "results.parquet")]
     return [(h, t) for h, t in items if h != current]
 
 
@@ -101,7 +100,7 @@ def write_suite_page(path: Path, title: str, s: dict, meta: Meta, *, models: boo
     else:
         body += ['<h2 id="summary">Summary</h2>',
                  *table_html(s["summary"], "summary-table", " Click a column header to sort; hover a value "
-                             "for n, confidence interval and notes.")]
+                             f"for n, confidence interval and notes. {e(BEST_NOTE)}")]
     body += _figures(s["plots"])
     body.append('<h2 id="drill-down">Per-language drill-down</h2>')
     if s["drill"]:
@@ -156,13 +155,13 @@ def write_index(path: Path, title: str, data: pd.DataFrame, suites: list[dict], 
     body += ['<h2 id="data">Data</h2>', "<ul>",
              f'<li><a href="{PARQUET}" download>{PARQUET}</a>: the published rows as parquet '
              "(the tokbench results schema)</li>",
-             f'<li><a href="{CSV}" download>{CSV}</a>: the same rows as CSV</li>',
-             f'<li><a href="{SUMS}">{SUMS}</a>: SHA-256 of both files</li>', "</ul>",
+             f'<li><a href="{SUMS}">{SUMS}</a>: its SHA-256</li>', "</ul>",
              '<p class="caption">The published rows are the newest row (by <code>created_at</code>) '
              "of every (suite, tokenizer, corpus, lang, metric, variant, model) in the store, "
              "including the variants and languages the tables do not show. Every number on "
              "this site is computed from them. In Python: "
-             "<code>pandas.read_parquet(\"results.parquet\")</code>.</p>",
+             "<code>pandas.read_parquet(\"results.parquet\")</code>; as CSV: "
+             "<code>pandas.read_parquet(\"results.parquet\").to_csv(\"results.csv\", index=False)</code>.</p>",
              '<h2 id="provenance">Provenance</h2>', '<ul class="prov">',
              f"<li>tokbench version: {e(', '.join(distinct(data['tokbench_version'])) or DASH)}</li>",
              f"<li>schema version: {e(', '.join(distinct(data['schema_version'])) or DASH)}</li>",

@@ -13,16 +13,17 @@ Every cell keeps the rows its value is computed from (``Cell.src``), so the HTML
 from __future__ import annotations
 
 import math
+from collections import Counter
 from typing import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 
 from ..schema import ALL_LANGS
-from .data import (DASH, FEWER_MARK, MEAN_MARK, MV, Arrays, Cell, Column, Meta, Row, Table, empty_cell, fmt,
-                   provenance, row_tip, select, slug, src_of)
+from .data import (DASH, FEWER_MARK, LOSSY_MARK, MEAN_MARK, MV, Arrays, Cell, Column, Meta, Row, Table, empty_cell,
+                   fmt, provenance, row_tip, select, slug, src_of)
 
-__all__ = ["drilldown_table", "lang_columns", "models_table", "row_order", "summary_table",
+__all__ = ["drilldown_table", "lang_columns", "lossy_rows", "models_table", "row_order", "summary_table",
            "summary_values"]
 
 
@@ -38,35 +39,74 @@ def _mean(vals: pd.Series) -> float:
 
 def summary_values(sdf: pd.DataFrame, mv: MV) -> tuple[dict[str, Cell], str]:
     """Per row label, the language-averaged value of one (metric, variant), and where the
-    column's values come from: "star" (lang="*" rows), "mean" (mean over languages) or "mixed"."""
+    column's values come from: "star" (lang="*" rows), "mean" (mean over languages) or "mixed".
+
+    Like with like: a cell averaged over fewer corpora (lang="*" rows) or (corpus, language)
+    pairs than the column's fullest rows of its kind is marked ‡; in a "mixed" column the means
+    over languages are marked †. Only the cells computed on the same scopes as the column's full
+    rows (the fullest rows of the column's kind, lang="*" rows in a mixed column, over the
+    corpora or (corpus, language) pairs most of those share) may be its "best"
+    (``Cell.compete``); a ‡ or † cell never is."""
     col = select(sdf, mv)
     star = col[col["lang"] == ALL_LANGS]
     per = col[col["lang"] != ALL_LANGS]
-    raw: dict[str, tuple[float, str, int, str, pd.DataFrame]] = {}
+    raw: dict[str, tuple[float, str, int, str, pd.DataFrame, frozenset]] = {}
     for row in sorted(set(col["_row"])):
         s = star[star["_row"] == row]
         if len(s):
             n = int(s["value"].notna().sum())
             tip = row_tip(s.iloc[0]) if len(s) == 1 else ""
-            raw[row] = (_mean(s["value"]), "star", n, tip or f'mean over {n} corpora of the lang="*" rows', s)
+            scope = frozenset(s.loc[s["value"].notna(), "corpus"])
+            raw[row] = (_mean(s["value"]), "star", n, tip or f'mean over {n} corpora of the lang="*" rows', s, scope)
             continue
         p = per[per["_row"] == row]
         by_lang = p.groupby(["corpus", "lang"])["value"].mean().dropna()
         raw[row] = (float(by_lang.mean()) if len(by_lang) else float("nan"), "mean", len(by_lang),
-                    f"unweighted mean over {len(by_lang)} language(s)", p)
+                    f"unweighted mean over {len(by_lang)} language(s)", p, frozenset(by_lang.index))
     sources = {r[1] for r in raw.values()}
     source = next(iter(sources)) if len(sources) == 1 else "mixed"
     full = {src: max((r[2] for r in raw.values() if r[1] == src), default=0) for src in sources}
+    # the scope of the column's full rows: the one most of them share (a row over as many, but
+    # other, corpora or languages does not compete; nor any row when no scope is the most common)
+    scopes: dict[str, frozenset | None] = {}
+    for src in sources:
+        counts = Counter(r[5] for r in raw.values() if r[1] == src and r[2] == full[src])
+        top = counts.most_common(2)
+        scopes[src] = top[0][0] if top and (len(top) == 1 or top[0][1] > top[1][1]) else None
+    like = "star" if source == "mixed" else source
     cells = {}
-    for row, (v, src, units, tip, rows) in raw.items():
+    for row, (v, src, units, tip, rows, scope) in raw.items():
         text = fmt(v)
         if text != DASH:
             if source == "mixed" and src == "mean":
                 text += MEAN_MARK
             if units < full[src]:
                 text += FEWER_MARK
-        cells[row] = Cell(v, text, tip, src_of(rows), {"metric": mv[0], "variant": mv[1]})
+        compete = src == like and units == full[src] > 0 and scope == scopes[src]
+        cells[row] = Cell(v, text, tip, src_of(rows), {"metric": mv[0], "variant": mv[1]}, compete)
     return cells, source
+
+
+def _exact_text(v: float) -> str:
+    return DASH if math.isnan(v) else f"{v:.6g}"
+
+
+def lossy_rows(sdf: pd.DataFrame, meta: Meta) -> dict[str, list[tuple[MV, float]]]:
+    """Row label -> [(variant, summary value)] of every ``lossless`` variant stored, for the rows
+    where one of those values is finite and not exact (``Meta.exact``: 1, or 0 when lower is
+    better). The values are the summary's: the lang="*" rows, else the mean over languages."""
+    stored = [mv for mv in meta.lossless if meta.exact(*mv) is not None and len(select(sdf, mv))]
+    values = {mv: summary_values(sdf, mv)[0] for mv in stored}
+    out = {}
+    for row in sorted(set(sdf["_row"])):
+        got = [(mv, values[mv][row].value) for mv in stored if row in values[mv]]
+        if any(not math.isnan(v) and v != meta.exact(*mv) for mv, v in got):
+            out[row] = got
+    return out
+
+
+def _lossy_note(got: list[tuple[MV, float]], meta: Meta) -> str:
+    return ", ".join(f"{m}/{v} {_exact_text(x)} (exact: {meta.exact(m, v):g})" for (m, v), x in got)
 
 
 def row_order(labels: Iterable[str], sort_cells: Mapping[str, Cell] | None,
@@ -108,7 +148,11 @@ def summary_table(sdf: pd.DataFrame, suite: str, meta: Meta) -> tuple[Table | No
     first = present[0]
     order = row_order(used["_row"], cols[first], bool(meta.direction(*first)))
     keys = _keys(used)
-    rows = [Row(r, [cols[mv].get(r) or empty_cell(metric=mv[0], variant=mv[1]) for mv in present], *keys[r])
+    flagged = lossy_rows(sdf, meta)
+    lossy = {r: flagged[r] for r in order if r in flagged}
+    rows = [Row(f"{r} {LOSSY_MARK}" if r in lossy else r,
+                [cols[mv].get(r) or empty_cell(metric=mv[0], variant=mv[1]) for mv in present], *keys[r],
+                note=f"not lossless: {_lossy_note(lossy[r], meta)}" if r in lossy else "")
             for r in order]
 
     def names(src: str) -> str:
@@ -132,13 +176,24 @@ def summary_table(sdf: pd.DataFrame, suite: str, meta: Meta) -> tuple[Table | No
                          f"unweighted mean over languages (marked {MEAN_MARK}) for {names('mixed')}.")
     if any(FEWER_MARK in c.text for r in rows for c in r.cells):
         parts.append(f"{FEWER_MARK} averaged over fewer corpora or languages than other rows of its column.")
+    if any(not c.compete and not math.isnan(c.value) for r in rows for c in r.cells):
+        marked = " or ".join(m for m in (FEWER_MARK, MEAN_MARK) if any(m in c.text for r in rows for c in r.cells))
+        parts.append("Like with like: the best value of a column (highlighted in the HTML) is chosen only among "
+                     "the values over the same corpora and languages as the column's full rows"
+                     + (f"; a value marked {marked} is never the best." if marked else "."))
     parts.append(_sorted_by(first, meta))
     if {"mean", "mixed"} & kinds:
         parts.append("A mean over languages weights every language equally; it is not the "
                      "micro ratio over all text.")
+    notes = []
+    if lossy:
+        names = ", ".join(f"{m}/{v}" for m, v in meta.lossless if any((m, v) == mv for g in lossy.values() for mv, _ in g))
+        parts.append(f"{LOSSY_MARK} after a tokenizer: not lossless on this suite ({names} not exact; "
+                     "values in the footnote).")
+        notes = [f"{LOSSY_MARK} {r}: {_lossy_note(got, meta)}" for r, got in lossy.items()]
     table = Table(f"{suite}: summary", " ".join(parts), [_header(meta, mv) for mv in present], rows,
                   provenance(used), anchor=slug(f"{suite}-summary"), kind="summary",
-                  attrs={"suite": suite, "table": "summary"}, sort=0)
+                  attrs={"suite": suite, "table": "summary"}, sort=0, footnotes=notes)
     return table, order
 
 
@@ -290,6 +345,11 @@ def models_table(data: pd.DataFrame, meta: Meta) -> Table | None:
         for mv in tok_side:
             cells.append(_joined_cell(select(tsel[tsel["tokenizer"] == tok_of[m]], mv), mv))
         rows.append(Row(f"{m} [{tok_of[m]}]", cells, tok_of[m], m))
+    for j in range(len(columns)):   # like with like: means over languages beside all-language rows do not compete
+        col_cells = [r.cells[j] for r in rows if not math.isnan(r.cells[j].value)]
+        if any(MEAN_MARK not in c.text for c in col_cells):
+            for c in col_cells:
+                c.compete = MEAN_MARK not in c.text
     if columns:
         desc = bool(columns[0].higher_is_better)
         rows.sort(key=lambda r: (math.isnan(r.cells[0].value),
@@ -301,6 +361,9 @@ def models_table(data: pd.DataFrame, meta: Meta) -> Table | None:
                + ". A model in several suites shows, per column, the values of the suite with the most "
                "(model, language) cells in that column, then the most models (hover a value for its suite)"
                + (f"; cells per suite: {'; '.join(notes)}" if notes else "") + ".")
+    if any(not c.compete for r in rows for c in r.cells):
+        caption += (f" Like with like: in a column with all-language values, a mean over languages ({MEAN_MARK}) "
+                    "is never highlighted as the best.")
     if columns:
         caption += " " + _sorted_by(columns[0].key, meta)  # type: ignore[arg-type]
     used = [c.src.index for r in rows for c in r.cells if c.src is not None and len(c.src)]
