@@ -535,3 +535,20 @@ def test_metric_legend_comes_first(tmp_path):
     assert page.index('<h2 id="metrics">') < page.index('<h2 id="suite-core">') < page.index('<h2 id="suite-alpha-suite">')
     nav = page.split("<nav>")[1].split("</nav>")[0]
     assert nav.index("#suite-core") < nav.index("#suite-alpha-suite") < nav.index("#metrics")
+
+
+def test_bar_plots_set_apart_values_on_other_scopes():
+    """The bar chart compares like with like too: B (en only, ‡) and D (en + de) are drawn apart
+    (grey, hatched, "(other scopes)"), A and C (en + tr) as comparable bars."""
+    from tokbench.report.data import prepare
+    from tokbench.report.plots import bar_items
+    from tokbench.report.tables import summary_values
+
+    rows = [_row("A", "en", "fertility", "in_context", 2.0), _row("A", "tr", "fertility", "in_context", 2.0),
+            _row("C", "en", "fertility", "in_context", 2.5), _row("C", "tr", "fertility", "in_context", 2.5),
+            _row("B", "en", "fertility", "in_context", 1.0),
+            _row("D", "en", "fertility", "in_context", 1.5), _row("D", "de", "fertility", "in_context", 1.5)]
+    sdf = prepare(pd.DataFrame(rows, columns=list(COLUMNS)))
+    cells, _ = summary_values(sdf, ("fertility", "in_context"))
+    assert bar_items(cells) == [("B (other scopes)", 1.0, True), ("D (other scopes)", 1.5, True), ("A", 2.0, False),
+                                ("C", 2.5, False)]

@@ -115,23 +115,34 @@ def _heatmap(sdf: pd.DataFrame, mv: MV, order: list[str], path: Path, suite: str
     return path
 
 
+def bar_items(cells) -> list[tuple[str, float, bool]]:
+    """(label, value, apart) per bar, smallest first (barh puts the largest on top). Like with
+    like: a bar computed on other scopes than the column's full rows (a ‡ / † cell, which is
+    never "best") is ``apart``: drawn grey and hatched, its label says "(other scopes)"."""
+    items = [(r, c.value, not c.compete) for r, c in cells.items() if not math.isnan(c.value)]
+    items.sort(key=lambda x: (x[1], x[0]))
+    return [(r + (" (other scopes)" if apart else ""), v, apart) for r, v, apart in items]
+
+
 def _bars(sdf: pd.DataFrame, mv: MV, path: Path, suite: str, meta: Meta, dpi: float = 110) -> Path | None:
     cells, source = summary_values(sdf, mv)
-    items = [(r, c.value) for r, c in cells.items() if not math.isnan(c.value)]
+    items = bar_items(cells)
     if not items:
         return None
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    items.sort(key=lambda x: (x[1], x[0]))           # largest ends up on top of barh
-    labels = [mpl_text(r) for r, _ in items]
-    vals = [v for _, v in items]
+    labels = [mpl_text(label) for label, _, _ in items]
+    vals = [v for _, v, _ in items]
     height = min(30.0, max(2.5, 1.2 + 0.32 * len(items)))
     width = min(16.0, max(6.0, 4.0 + 0.07 * max(len(x) for x in labels)))
     fig = Figure(figsize=(width, height), dpi=dpi)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(111)
-    bars = ax.barh(range(len(vals)), vals, color="#4c78a8")
+    bars = ax.barh(range(len(vals)), vals, color=["#bbbbbb" if apart else "#4c78a8" for _, _, apart in items])
+    for b, (_, _, apart) in zip(bars, items):
+        if apart:
+            b.set_hatch("//")
     ax.set_yticks(range(len(vals)))
     ax.set_yticklabels(labels, fontsize=8)
     vmax = max(vals)
