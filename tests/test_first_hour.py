@@ -184,3 +184,16 @@ def test_ad_hoc_runs_are_named_and_the_summary_says_when_it_is_not_like_with_lik
     rows = {line.split()[0]: line.split() for line in p.stdout.splitlines() if line.startswith(("gpt2 ", "byt5 "))}
     assert rows["gpt2"][-1] == "2" and rows["byt5"][-1] == "1"  # the scopes column
     assert "note: not like with like: byt5 cover fewer (corpus, language) scopes than the others (2)" in p.stdout
+
+
+def test_the_summary_flags_lossy_tokenizers_next_to_their_rank(tmp_path):
+    """bert-base-uncased lowercases (round trip far below 1) and has UNKs: flagged in the run's
+    summary table with the values; byt5 is exact and not flagged."""
+    clone = tmp_path / "clone"
+    shutil.copytree(ROOT / "suites", clone / "suites")
+    shutil.copytree(ROOT / "results" / "parts", clone / "results" / "parts")
+    p = tokbench("run", "-q", "--no-report", cwd=clone)
+    assert p.returncode == 0, p.stderr
+    assert any(line.startswith("bert-base-uncased ⚠ ") for line in p.stdout.splitlines())
+    assert any(line.startswith("byt5 ") for line in p.stdout.splitlines())
+    assert "⚠ bert-base-uncased: not lossless: unk_rate/micro" in p.stdout and "roundtrip/micro 0.0126" in p.stdout

@@ -82,6 +82,9 @@ def run_and_report(kind, suite, options) -> int:
     _print_table(summary)
     if summary.leaderboard:
         print(f"leaderboard: {summary.leaderboard['markdown']} and {summary.leaderboard['html']}")
+    elif options.render and not summary.parts:
+        print(f"leaderboard: {summary.results_dir / 'leaderboard' / 'leaderboard.md'} (unchanged: nothing new was "
+              "stored; `tokbench report` renders it again)")
     for what, err in summary.failed:
         _err(f"{what}: {err}")
     for reason, units in _group(summary.incomplete).items():
@@ -96,6 +99,23 @@ def _group(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
     for what, reason in pairs:
         out.setdefault(reason, []).append(what)
     return out
+
+
+def _lossy(overall) -> dict[str, str]:
+    """tokenizer -> which ``lossless`` variants (metric metadata) are not exact, with their values."""
+    from .metrics import metric_info
+
+    out: dict[str, list[str]] = {}
+    for m, info in metric_info().items():
+        for v, meta in info["variants"].items():
+            if not meta.get("lossless"):
+                continue
+            exact = 0.0 if meta.get("higher_is_better") is False else 1.0
+            sel = overall[(overall["metric"] == m) & (overall["variant"] == v)]
+            for t, val in sel.groupby("tokenizer")["value"].mean().items():
+                if val == val and abs(val - exact) > 1e-12:
+                    out.setdefault(t, []).append(f"{m}/{v} {val:.4g} (exact: {exact:g})")
+    return {t: ", ".join(w) for t, w in out.items()}
 
 
 def _print_table(summary, columns: int = 5) -> None:
@@ -126,7 +146,12 @@ def _print_table(summary, columns: int = 5) -> None:
         per = df[df["lang"] != "*"]
         scopes = per.drop_duplicates(["tokenizer", "corpus", "lang"]).groupby("tokenizer").size()
         out["scopes"] = scopes.reindex(out.index).fillna(0).astype(int)
+        lossy = _lossy(overall)
+        out.index = [f"{t} ⚠" if t in lossy else t for t in out.index]
+        out.index.name = "tokenizer"
         print(out.sort_values(out.columns[0]).round(3).to_string())
+        for t, why in sorted(lossy.items()):
+            print(f"⚠ {t}: not lossless: {why}")
         if out["scopes"].nunique() > 1:
             fewer = sorted(out.index[out["scopes"] < out["scopes"].max()])
             print(f"note: not like with like: {', '.join(fewer)} cover fewer (corpus, language) scopes than "

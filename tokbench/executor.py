@@ -157,7 +157,8 @@ def execute(kind: SuiteKind, suite: Any, options: RunOptions | None = None) -> R
         bar.close()
     summary.lines = kind.finish(suite, ctx)
     summary.failed.extend(ctx.failures)
-    if options.render:
+    board = results_dir / "leaderboard" / "leaderboard.md"
+    if options.render and (summary.parts or not board.exists()):  # nothing new: the leaderboard stands
         from .report import render_leaderboard
         from .suites import DEFAULT_SUITE
 
