@@ -329,6 +329,7 @@ COMMAND_HELP = {
               "regression gate: compare and fail (exit 1) when a suite [thresholds] rule is violated"),
     "perplexity": ("tokbench.lm.cli:add_parser", "zero-shot perplexity of causal LMs (bits/byte, ppl ratios)"),
     "transplant": ("tokbench.transplant.cli:add_parser", "transplant a tokenizer onto a causal LM (zero-shot embedding initialisation)"),
+    "infer-mixture": ("tokbench.mixture.cli:add_parser", "data mixture inference from a BPE merge list (LP; --self-test)"),
     "reproduce": ("tokbench.reproduce:add_parser", "rerun a suite from scratch and compare with a stored result set"),
 }
 for _name, (_target, _help) in COMMAND_HELP.items():

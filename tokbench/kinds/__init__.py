@@ -31,6 +31,7 @@ SUITE_KINDS: Registry[SuiteKind] = Registry("suite kind", group=GROUPS["suite_ki
 SUITE_KINDS.add("tokenizer", "tokbench.kinds.tokenizer:TokenizerKind")
 SUITE_KINDS.add("perplexity", "tokbench.kinds.perplexity:PerplexityKind")
 SUITE_KINDS.add("charlevel", "tokbench.kinds.charlevel:CharlevelKind")
+SUITE_KINDS.add("mixture", "tokbench.kinds.mixture:MixtureKind")
 
 
 def get_kind(name: str) -> SuiteKind:

@@ -74,4 +74,8 @@ BUILTIN_MODEL_METRICS: tuple[ModelMetric, ...] = (
                 "Share of queried characters that start a token.", _CHAR),
     ModelMetric("char_task_char_split", _FAMILIES, "share", None,
                 "Share of queried characters whose bytes are split over several tokens.", _CHAR),
+    ModelMetric("mixture_weight", ("weight",), "share", None,
+                "Inferred share of the tokenizer's BPE training bytes from a category (row corpus = the category), "
+                "solved from the order of its merge list (Hayase, Liu et al. 2024).",
+                "tokbench infer-mixture / a kind = \"mixture\" suite"),
 )
