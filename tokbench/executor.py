@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from .errors import BadInput
 
-import math
 import os
 import sys
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from typing import Any, Mapping
 
 from . import __version__
 from .kinds import RunOptions, SuiteKind, Unit, UnitContext, load_any
-from .schema import SCHEMA_VERSION
+from .schema import SCHEMA_VERSION, finite
 from .store import load_results, new_run_id, now_utc, write_part
 
 
@@ -86,10 +85,6 @@ class _StoredKeys:
         return bool(unit.done_when) and all(self.has(k) for k in unit.done_when)
 
 
-def _finite(x: Any) -> float:
-    return float(x) if x is not None and math.isfinite(float(x)) else float("nan")
-
-
 def stamp(rows: list[dict], *, unit: Unit, run_id: str, suite: str, suite_version: str, created) -> list[dict]:
     """Provenance columns of every row (a row's own value wins over the unit's)."""
     base = {"tokenizer": None, "tokenizer_hash": None, "model": None, "corpus": None, "corpus_hash": None,
@@ -100,7 +95,7 @@ def stamp(rows: list[dict], *, unit: Unit, run_id: str, suite: str, suite_versio
         if row.pop("incomplete", None):
             row["config_hash"] = None  # not a finished result: no resume key, a rerun computes it
         row.update(run_id=run_id, suite=suite, suite_version=suite_version, tokbench_version=__version__,
-                   schema_version=SCHEMA_VERSION, created_at=created, value=_finite(row.get("value")))
+                   schema_version=SCHEMA_VERSION, created_at=created, value=finite(row.get("value")))
         out.append(row)
     return out
 

@@ -6,6 +6,8 @@ bumping ``SCHEMA_VERSION`` and teaching ``tokbench.store`` to read the old versi
 """
 from __future__ import annotations
 
+import math
+
 import pyarrow as pa
 
 # Schema versions (every row stores its own in ``schema_version``; tokbench.store reads them all):
@@ -43,3 +45,8 @@ RESULT_SCHEMA = pa.schema([
 ])
 
 COLUMNS = tuple(RESULT_SCHEMA.names)
+
+
+def finite(x) -> float:
+    """A row's ``value``: the float, or NaN for a missing or non-finite one (a blank value)."""
+    return float(x) if x is not None and math.isfinite(float(x)) else float("nan")

@@ -50,6 +50,11 @@ def default_segmenter(lang: str) -> str:
     return _LANG_DEFAULTS.get(lang.split("-")[0].split("_")[0], "whitespace")
 
 
+def segmenters_for(langs, overrides: dict[str, str] | None = None) -> dict[str, str]:
+    """Language -> segmenter for ``langs``: the suite's ``[segmenters]`` override, else the default."""
+    return {lang: (overrides or {}).get(lang) or default_segmenter(lang) for lang in langs}
+
+
 @functools.lru_cache(maxsize=None)
 def _compiled(segmenter: str) -> regex.Pattern:
     try:

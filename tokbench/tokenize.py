@@ -21,7 +21,7 @@ from typing import Callable
 import numpy as np
 
 from .corpora import Corpus, doc_stats
-from .segment import default_segmenter, word_spans
+from .segment import segmenters_for, word_spans
 from .tokenized import TokenizedCorpus
 
 TOKENIZE_VERSION = 2  # 2: type_ids/type_text (each distinct id decoded alone)
@@ -49,7 +49,7 @@ def tokenize_corpus(tok, corpus: Corpus, *, tokenizer_hash: str = "", segmenters
     ``segmenters`` maps language -> segmenter name; languages not in it use
     :func:`tokbench.segment.default_segmenter`.
     """
-    segs = {lang: (segmenters or {}).get(lang) or default_segmenter(lang) for lang in corpus.langs}
+    segs = segmenters_for(corpus.langs, segmenters)
     key = cache_key(tokenizer_hash, corpus.hash, segs) if tokenizer_hash else None
     if key and use_cache:
         path = _cache_path(key)

@@ -168,7 +168,7 @@ def run_gate(baseline: str, candidate: str, *, suite: str | None = None, corpus:
     from ..corpora import CorpusError, load_corpus
     from ..metrics import get_metric
     from ..registry import RegistryError
-    from ..segment import default_segmenter
+    from ..segment import segmenters_for
     from ..suites import CorpusSpec, load_suite
     from ..tokenize import tokenize_corpus
     from .bootstrap import compare
@@ -243,7 +243,7 @@ def run_gate(baseline: str, candidate: str, *, suite: str | None = None, corpus:
     corpora_meta = {}
     vocab: dict[str, int | None] = {}
     for name, corp in corpora:
-        segs = {l: s.segmenters.get(l) or default_segmenter(l) for l in corp.langs}
+        segs = segmenters_for(corp.langs, s.segmenters)
         tc_b = tokenize(b_side, corp, segs)
         tc_c = tc_b if c_side.hash == b_side.hash else tokenize(c_side, corp, segs)
         tc_r = None

@@ -73,21 +73,18 @@ def _threshold_variants(metric_name: str, t) -> list[str]:
     return [t.variant or variants[0]]
 
 
+def _matching(cells: Sequence[Cell], metric_name: str, t) -> list[Cell]:
+    """The cells one threshold applies to: its metric, its variants and (if given) its languages."""
+    variants = _threshold_variants(metric_name, t)
+    return [c for c in cells if c.metric == metric_name and c.variant in variants
+            and (not t.langs or c.lang in t.langs)]
+
+
 def evaluate_thresholds(cells: Sequence[Cell], thresholds: Mapping[str, Sequence[Any]]) -> list[Check]:
     """Every rule of every threshold (``metric -> [tokbench.suites.Threshold]``) on every matching cell."""
-    checks = []
-    for metric_name, rules in thresholds.items():
-        for t in rules:
-            variants = _threshold_variants(metric_name, t)
-            langs = set(t.langs) if t.langs else None
-            for cell in cells:
-                if cell.metric != metric_name or cell.variant not in variants:
-                    continue
-                if langs is not None and cell.lang not in langs:
-                    continue
-                for rule, limit in t.rules().items():
-                    checks.append(judge(cell, rule, float(limit), use_ci=t.use_ci))
-    return checks
+    return [judge(cell, rule, float(limit), use_ci=t.use_ci)
+            for metric_name, rules in thresholds.items() for t in rules
+            for cell in _matching(cells, metric_name, t) for rule, limit in t.rules().items()]
 
 
 def threshold_coverage(cells: Sequence[Cell], thresholds: Mapping[str, Sequence[Any]]) -> list[str]:
@@ -95,11 +92,8 @@ def threshold_coverage(cells: Sequence[Cell], thresholds: Mapping[str, Sequence[
     out = []
     for metric_name, rules in thresholds.items():
         for t in rules:
-            variants = _threshold_variants(metric_name, t)
-            langs = set(t.langs) if t.langs else None
-            if not any(c.metric == metric_name and c.variant in variants and (langs is None or c.lang in langs)
-                       for c in cells):
-                out.append(f"threshold on {metric_name}/{'|'.join(variants)}"
-                           + (f" (langs {', '.join(sorted(langs))})" if langs else "")
+            if not _matching(cells, metric_name, t):
+                out.append(f"threshold on {metric_name}/{'|'.join(_threshold_variants(metric_name, t))}"
+                           + (f" (langs {', '.join(sorted(set(t.langs)))})" if t.langs else "")
                            + " matched no compared language or metric: not evaluated")
     return out

@@ -14,20 +14,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 from ..corpora import load_corpus
 from ..metrics import METRICS
 from ..metrics.base import MetricInput
-from ..schema import ALL_LANGS
+from ..schema import ALL_LANGS, finite
+from ..segment import segmenters_for
 from ..suites import Suite, parse_suite
 from .base import RunOptions, SuiteKind, Unit, UnitContext
-
-
-def _finite(x: float) -> float:
-    return float(x) if x is not None and math.isfinite(float(x)) else float("nan")
 
 
 def metric_rows(tc, *, metrics: list[str], reference_tc=None, reference_name: str | None,
@@ -51,7 +47,7 @@ def metric_rows(tc, *, metrics: list[str], reference_tc=None, reference_name: st
             values = metric.compute(MetricInput(sub, params, ref if metric.needs_reference else None, context=tc))
             for variant, v in values.items():
                 p = {k: val for k, val in {**params, **v.params}.items() if k != "note"}
-                row = {"lang": lang, "metric": name, "variant": variant, "value": _finite(v.value),
+                row = {"lang": lang, "metric": name, "variant": variant, "value": finite(v.value),
                        "n": int(v.n), "params": json.dumps(p, sort_keys=True, default=str),
                        "note": v.params.get("note"), "metric_version": metric.version}
                 if v.params.get("unavailable"):
@@ -70,12 +66,6 @@ def config_hash(metric: str, metric_params: dict, segmenters: dict[str, str], re
                "reference": reference_hash if METRICS[metric].needs_reference else None,
                "tokenize_version": TOKENIZE_VERSION}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def _default_seg(lang: str) -> str:
-    from ..segment import default_segmenter
-
-    return default_segmenter(lang)
 
 
 class TokenizerKind(SuiteKind):
@@ -107,7 +97,7 @@ class TokenizerKind(SuiteKind):
         # input (exit 2) and must not leave the parts of the corpora listed before it behind
         for corpus_name, cspec in suite.corpora.items():
             corpus = load_corpus(corpus_name, cspec, base_dir=base_dir).limit_docs(options.limit_docs)
-            segs = {lang: suite.segmenters.get(lang) or _default_seg(lang) for lang in corpus.langs}
+            segs = segmenters_for(corpus.langs, suite.segmenters)
             configs = {m: config_hash(m, suite.metric_params, segs, ref_hash) for m in metrics}
             shared = {"corpus": corpus, "segs": segs, "ref_tc": None, "ref_failed": False, "ref_done": False}
             for name in suite.suite.tokenizers:
