@@ -99,7 +99,8 @@ class TokenizerKind(SuiteKind):
             corpus = load_corpus(corpus_name, cspec, base_dir=base_dir).limit_docs(options.limit_docs)
             segs = segmenters_for(corpus.langs, suite.segmenters)
             configs = {m: config_hash(m, suite.metric_params, segs, ref_hash) for m in metrics}
-            shared = {"corpus": corpus, "segs": segs, "ref_tc": None, "ref_failed": False, "ref_done": False}
+            shared = {"corpus": corpus, "segs": segs, "ref_hash": ref_hash, "ref_tc": None, "ref_failed": False,
+                      "ref_done": False}
             for name in suite.suite.tokenizers:
                 keys = [{"suite": suite.name, "suite_version": suite.version, "tokenizer": name,
                          "tokenizer_hash": hashes[name], "corpus_hash": corpus.hash, "metric": m,
@@ -114,16 +115,14 @@ class TokenizerKind(SuiteKind):
 
     def _reference(self, suite: Suite, p: dict, ctx: UnitContext):
         """The reference tokenization of the unit's corpus, once per corpus (None if it failed)."""
-        from ..registry import resolve
         from ..tokenize import tokenize_corpus
 
         shared, ref_name = p["shared"], suite.suite.reference_tokenizer
         if not shared["ref_done"]:
             shared["ref_done"] = True
             try:
-                ref_spec = resolve(ref_name)
                 shared["ref_tc"] = tokenize_corpus(lambda: _build(ctx, ref_name), shared["corpus"],
-                                                   tokenizer_hash=ref_spec.fingerprint(), segmenters=shared["segs"],
+                                                   tokenizer_hash=shared["ref_hash"], segmenters=shared["segs"],
                                                    use_cache=ctx.options.use_cache)
             except KeyboardInterrupt:
                 raise
