@@ -30,6 +30,20 @@ def tokbench_cache() -> Path:
 
 
 @pytest.fixture
+def fresh_cache(tmp_path, monkeypatch) -> Path:
+    """A cache with the real assets (symlinked) but no shard statistics, shard manifest or
+    tokenizations: what a cache-behaviour test needs to start from."""
+    real = Path(os.environ["TOKBENCH_CACHE"])
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    for sub in real.iterdir():
+        if sub.name not in ("shards", "tokenized"):
+            (cache / sub.name).symlink_to(sub)
+    monkeypatch.setenv("TOKBENCH_CACHE", str(cache))
+    return cache
+
+
+@pytest.fixture
 def results_dir(tmp_path: Path) -> Path:
     """A fresh (not yet existing) results store."""
     return tmp_path / "results"
@@ -63,10 +77,15 @@ def core_suite_path() -> Path:
 
 
 def pytest_terminal_summary(terminalreporter):
-    """Print the performance ratios measured by tests/test_benchmarks.py (same-run baselines)."""
-    bench = sys.modules.get("test_benchmarks")
-    ratios = getattr(bench, "RATIOS", None)
-    if ratios:
+    """Print the performance ratios measured by tests/test_benchmarks.py and
+    tests/test_benchmarks_scale.py (same-run baselines): a number is a ratio, a string a
+    measured value printed as it is."""
+    lines = []
+    for module in ("test_benchmarks", "test_benchmarks_scale"):
+        ratios = getattr(sys.modules.get(module), "RATIOS", None) or {}
+        lines += [f"{name}: {value:.2f}x" if isinstance(value, (int, float)) else f"{name}: {value}"
+                  for name, value in ratios.items()]
+    if lines:
         terminalreporter.section("tokbench performance ratios")
-        for name, value in ratios.items():
-            terminalreporter.write_line(f"{name}: {value:.2f}x")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -215,12 +215,12 @@ def _case_missing_corpus_file(tmp, corpus, results):
 
 def _case_non_utf8_line(tmp, corpus, results):
     bad = write(tmp / "latin1.txt", "first line\nsecond line\n".encode() + "caf\u00e9 au lait\n".encode("latin-1"))
-    return ["run", "--tokenizer", "gpt2", "--corpus", str(bad), "--lang", "fr"], [str(bad), "line 3", "UTF-8"]
+    return ["run", "--tokenizer", "gpt2", "--corpus", str(bad), "--lang", "fr"], [str(bad), "byte 26", "UTF-8"]
 
 
 def _case_non_utf8_jsonl(tmp, corpus, results):
     bad = write(tmp / "docs.jsonl", b'{"text": "ok"}\n{"text": "\xff\xfe"}\n')
-    return ["run", "--tokenizer", "gpt2", "--corpus", str(bad), "--lang", "en"], [str(bad), "line 2"]
+    return ["run", "--tokenizer", "gpt2", "--corpus", str(bad), "--lang", "en"], [str(bad), "byte 25"]
 
 
 def _case_empty_corpus(tmp, corpus, results):

@@ -138,7 +138,7 @@ def test_load_parquet(tmp_path):
 @pytest.mark.parametrize("content,match", [
     (b"", "is empty"),
     (b"\n \n", "is empty"),
-    (b"good\nstill good\nbad \xe9\n", "line 3 is not valid UTF-8"),
+    (b"good\nstill good\nbad \xe9\n", "byte 20: not valid UTF-8"),
 ])
 def test_bad_text_files(tmp_path, content, match):
     f = tmp_path / "bad.txt"
@@ -153,7 +153,7 @@ def test_file_errors_name_the_file(tmp_path):
         load_file(tmp_path / "missing.txt", lang="en")
     f = tmp_path / "data.csv"
     f.write_text("a,b\n", encoding="utf-8")
-    with pytest.raises(CorpusError, match="format"):
+    with pytest.raises(CorpusError, match="unknown corpus file extension"):
         load_file(f, lang="en")
     g = tmp_path / "ok.txt"
     g.write_text("hello\n", encoding="utf-8")

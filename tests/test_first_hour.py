@@ -35,11 +35,14 @@ def corpus(tmp_path) -> Path:
 
 
 def test_a_directory_as_corpus(tmp_path):
+    """A directory is a corpus of the files in it (docs/scale.md); one without corpus files
+    says which extensions count."""
     (tmp_path / "shards").mkdir()
+    (tmp_path / "shards" / "notes.csv").write_text("a,b\n")
     out = tmp_path / "out"
     line = one_error_line(tokbench("run", "--tokenizer", "gpt2", "--corpus", str(tmp_path / "shards"), "--lang", "en",
                                    "--results-dir", str(out), "-q"))
-    assert "is a directory, not a file" in line and ".txt, .jsonl or .parquet" in line
+    assert "holds no corpus files" in line and ".txt" in line and ".jsonl" in line and ".parquet" in line
     assert not out.exists()
 
 

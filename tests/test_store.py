@@ -1,7 +1,6 @@
 """The parquet results store: atomic parts, corrupt parts, old schemas, resume and the tokenization cache."""
 from __future__ import annotations
 
-import uuid
 import warnings
 
 import pandas as pd
@@ -10,10 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 from helpers_tokbench import make_rows, tree_snapshot
 
-import tokbench.tokenize
 from tokbench.cli import EXIT_OK, main
-from tokbench.corpora import load_file
-from tokbench.registry import get_spec
 from tokbench.schema import COLUMNS, RESULT_SCHEMA
 from tokbench.store import StoreWarning, completed_keys, load_results, part_files, write_part
 
@@ -209,58 +205,50 @@ def test_rerun_with_a_changed_corpus_is_not_skipped(tiny_corpus, results_dir, ca
     assert load_results(results_dir)["corpus_hash"].nunique() == 1  # the current rows: the changed corpus
 
 
-def test_cached_tokenization_gives_identical_values(tmp_path, monkeypatch, capsys):
-    """--no-cache, a first cached run (writes the cache) and a run served from the cache agree exactly."""
+def test_cached_shard_statistics_give_identical_values(tmp_path, monkeypatch, capsys, fresh_cache):
+    """--no-cache, a first cached run (writes the shard cache) and a run served from it agree exactly."""
     corpus = tmp_path / "cachetest.txt"
-    # a unique line makes a corpus hash that no earlier session can have cached
-    corpus.write_text(f"cache probe {uuid.uuid4().hex}\nAll human beings are born free.\n"
+    corpus.write_text("All human beings are born free.\n"
                       "Tüm insanlar özgür doğar. Все люди рождаются свободными.\n", encoding="utf-8")
-    spec = get_spec("gpt2")
-    c = load_file(corpus, lang="en")
-    cache_file = tokbench.tokenize._cache_path(tokbench.tokenize.cache_key(spec.fingerprint(), c.hash,
-                                                                           {"en": "whitespace"}))
-    try:
-        def run(results, *extra):
-            args = ["run", "--tokenizer", "gpt2", "--corpus", str(corpus), "--lang", "en",
-                    "--results-dir", str(results), "-q", "--no-report", *extra]
-            assert main(args) == EXIT_OK, capsys.readouterr().err
-            df = load_results(results)
-            return df.set_index(["metric", "variant"]).sort_index()[["value", "n"]]
+    shards = fresh_cache / "shards"
 
-        no_cache = run(tmp_path / "r-nocache", "--no-cache")
-        assert not cache_file.exists()  # --no-cache neither reads nor writes it
-        first = run(tmp_path / "r-first")
-        assert cache_file.exists()
+    def run(results, *extra):
+        args = ["run", "--tokenizer", "gpt2", "--corpus", str(corpus), "--lang", "en",
+                "--results-dir", str(results), "-q", "--no-report", *extra]
+        assert main(args) == EXIT_OK, capsys.readouterr().err
+        df = load_results(results)
+        return df.set_index(["metric", "variant"]).sort_index()[["value", "n"]]
 
-        def must_not_tokenize(*a, **k):
-            raise AssertionError("the cached run tokenized again")
+    no_cache = run(tmp_path / "r-nocache", "--no-cache")
+    assert not list(shards.glob("??/*.pkl"))  # --no-cache neither reads nor writes it
+    first = run(tmp_path / "r-first")
+    assert len(list(shards.glob("??/*.pkl"))) == 1
 
-        monkeypatch.setattr(tokbench.tokenize, "_tokenize", must_not_tokenize)
-        cached = run(tmp_path / "r-cached")
-        pd.testing.assert_frame_equal(no_cache, first)
-        pd.testing.assert_frame_equal(no_cache, cached)
-        assert len(no_cache) > 20
-    finally:
-        cache_file.unlink(missing_ok=True)
+    def must_not_tokenize(*a, **k):
+        raise AssertionError("the cached run tokenized again")
+
+    import tokbench.kinds.shardrun
+
+    monkeypatch.setattr(tokbench.kinds.shardrun, "run_shard", must_not_tokenize)
+    cached = run(tmp_path / "r-cached")
+    pd.testing.assert_frame_equal(no_cache, first)
+    pd.testing.assert_frame_equal(no_cache, cached)
+    assert len(no_cache) > 20
 
 
-def test_damaged_cache_entry_is_recomputed(tmp_path, capsys):
+def test_damaged_cache_entry_is_recomputed(tmp_path, fresh_cache):
     corpus = tmp_path / "damaged.txt"
-    corpus.write_text(f"damaged cache {uuid.uuid4().hex}\nHello world.\n", encoding="utf-8")
-    c = load_file(corpus, lang="en")
-    cache_file = tokbench.tokenize._cache_path(tokbench.tokenize.cache_key(get_spec("byt5").fingerprint(), c.hash,
-                                                                           {"en": "whitespace"}))
-    try:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        cache_file.write_bytes(b"not an npz")
-        args = ["run", "--tokenizer", "byt5", "--corpus", str(corpus), "--lang", "en", "-q", "--no-report"]
-        assert main(args + ["--results-dir", str(tmp_path / "a")]) == EXIT_OK
-        assert main(args + ["--results-dir", str(tmp_path / "b"), "--no-cache"]) == EXIT_OK
-        a, b = (load_results(tmp_path / d).set_index(["metric", "variant"]).sort_index()["value"] for d in "ab")
-        pd.testing.assert_series_equal(a, b)
-        assert cache_file.read_bytes()[:2] == b"PK"  # rewritten as a real npz
-    finally:
-        cache_file.unlink(missing_ok=True)
+    corpus.write_text("Hello world.\nAll human beings are born free.\n", encoding="utf-8")
+    args = ["run", "--tokenizer", "byt5", "--corpus", str(corpus), "--lang", "en", "-q", "--no-report"]
+    assert main(args + ["--results-dir", str(tmp_path / "a")]) == EXIT_OK
+    [entry] = (fresh_cache / "shards").glob("??/*.pkl")
+    entry.write_bytes(b"not a pickle")
+    assert main(args + ["--results-dir", str(tmp_path / "b")]) == EXIT_OK
+    assert main(args + ["--results-dir", str(tmp_path / "c"), "--no-cache"]) == EXIT_OK
+    a, b, c = (load_results(tmp_path / d).set_index(["metric", "variant"]).sort_index()["value"] for d in "abc")
+    pd.testing.assert_series_equal(a, b)
+    pd.testing.assert_series_equal(a, c)
+    assert entry.read_bytes()[:1] == b"\x80"  # rewritten as a real pickle
 
 
 def test_validate_store_reports_and_quarantines_a_corrupt_part(tmp_path, capsys):

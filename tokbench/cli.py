@@ -42,13 +42,14 @@ def cmd_run(args) -> int:
         from pydantic import ValidationError
 
         from .corpora import check_lang_tag
+        from .stream import default_corpus_name
         from .suites import SuiteError, validation_problems
 
         check_lang_tag(args.lang, where="--lang")
         try:
             suite = Suite(suite={"name": args.suite_name, "version": "1", "tokenizers": args.tokenizer,
                                  "metrics": metrics, "reference_tokenizer": args.reference},
-                          corpora={Path(args.corpus).stem: {"source": "file", "path": args.corpus, "lang": args.lang}})
+                          corpora={default_corpus_name(args.corpus): {"source": "file", "path": args.corpus, "lang": args.lang}})
         except ValidationError as e:
             raise SuiteError(f"ad hoc run: {validation_problems(e)}") from None
         validate(suite)
@@ -58,7 +59,8 @@ def cmd_run(args) -> int:
     options = RunOptions(results_dir=Path(args.results_dir), use_cache=not args.no_cache, force=args.force,
                          progress=not args.quiet, render=not args.no_report, limit_docs=args.limit_docs,
                          device=args.device, models=args.model, batch_size=args.batch_size, all_docs=args.all_docs,
-                         export_task=args.export_task, reuse_scores=args.reuse_scores)
+                         export_task=args.export_task, reuse_scores=args.reuse_scores, executor=args.executor,
+                         workers=args.workers, scheduler=args.scheduler, shard_bytes=max(1, int(args.shard_mb * 2**20)))
     return run_and_report(kind, suite, options)
 
 
@@ -349,7 +351,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                        description="Run a benchmark suite, store parquet rows and render the leaderboard.")
     r.add_argument("suite", nargs="?", help="suite name (in suites/) or path to a suite TOML")
     r.add_argument("--tokenizer", action="append", help="ad hoc: registry name or tokenizer path (repeatable)")
-    r.add_argument("--corpus", help="ad hoc: a .txt/.jsonl/.parquet file")
+    r.add_argument("--corpus", help="ad hoc: a .txt/.jsonl/.parquet file (.gz/.zst too), a directory or a glob")
     r.add_argument("--lang", help="ad hoc: language tag of the corpus")
     r.add_argument("--reference", help="ad hoc: reference tokenizer for nsl")
     r.add_argument("--suite-name", default="adhoc", help="ad hoc: the suite name stored in the rows (default adhoc)")
@@ -360,6 +362,12 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     r.add_argument("--no-cache", action="store_true", help="do not read or write the tokenization cache")
     r.add_argument("--no-report", action="store_true", help="do not render the leaderboard afterwards")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    r.add_argument("--executor", default="auto", choices=["auto", "serial", "processes", "dask"],
+                   help="where shards run: auto (in this process for one shard, else local worker processes), "
+                        "serial, processes, dask (docs/scale.md)")
+    r.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+    r.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run shards on this Dask cluster")
+    r.add_argument("--shard-mb", type=float, default=64, help="shard size of file corpora in MB (default 64)")
     r.add_argument("--device", help="model suites: torch device, e.g. cuda")
     r.add_argument("--model", action="append", help="model suites: only this model (repeatable)")
     r.add_argument("--batch-size", type=int, help="model suites: override the suite's batch size")

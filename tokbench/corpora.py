@@ -16,7 +16,8 @@ Sources:
 """
 from __future__ import annotations
 
-from .errors import BadInput
+from .errors import CorpusError
+from .langtags import check_lang_tag
 
 import hashlib
 import html.parser
@@ -32,10 +33,6 @@ from typing import Iterable, Literal
 from pydantic import BaseModel, ConfigDict, model_validator
 
 UDHR_ASSET = "udhr"
-
-
-class CorpusError(BadInput, ValueError):
-    """A corpus could not be loaded; the message names the file/entry and the fix."""
 
 
 @dataclass
@@ -256,81 +253,20 @@ def check_utf8(path: Path) -> None:
                                   "(e.g. iconv -f latin1 -t utf-8).") from None
 
 
-def check_lang_tag(tag: str, *, where: str) -> str:
-    """``tag`` if it is a well-formed BCP 47 language tag (``langcodes``), else a CorpusError
-    naming ``where`` and, when one is close, the tag that was probably meant."""
-    import langcodes
-
-    if langcodes.tag_is_valid(tag):
-        return tag
-    hint = ""
-    head = tag.replace("_", "-").split("-")[0]
-    if head != tag and langcodes.tag_is_valid(head):
-        hint = f"; did you mean {head!r}?"
-    elif tag.lower() != tag and langcodes.tag_is_valid(tag.lower()):
-        hint = f"; did you mean {tag.lower()!r}?"
-    raise CorpusError(f"{where}: {tag!r} is not a BCP 47 language tag (e.g. en, tr, de-1996, zh-Hans, pt-BR){hint}")
-
-
 def load_file(path: str | Path, *, name: str | None = None, lang: str | None = None,
               lang_field: str | None = None, text_field: str = "text", key_field: str | None = None,
               fmt: str | None = None) -> Corpus:
-    """A local corpus file through ``datasets`` (text: one document per non-empty line)."""
-    path = Path(path)
-    name = name or path.stem
-    if not path.exists():
-        raise CorpusError(f"corpus file not found: {path}")
-    if path.is_dir():
-        raise CorpusError(f"corpus {path} is a directory, not a file: give one .txt, .jsonl or .parquet file")
-    fmt = fmt or {".txt": "text", ".jsonl": "json", ".json": "json", ".parquet": "parquet"}.get(path.suffix.lower())
-    if fmt is None:
-        raise CorpusError(f"{path}: cannot tell the format from the extension; use .txt, .jsonl or .parquet "
-                          "(or set `format` in the suite)")
-    if lang is None and lang_field is None:
-        raise CorpusError(f"{path}: give the language: `--lang CODE` (or `lang`/`lang_field` in the suite)")
-    if path.stat().st_size == 0:  # `datasets` fails on an empty file with an opaque error
-        raise CorpusError(f"corpus {name!r} ({path}) is empty: the file has no documents")
-    if fmt in ("text", "json"):
-        check_utf8(path)
-    records = _read_with_datasets(path, fmt)
-    docs, checked = [], set()
-    for i, r in enumerate(records):
-        text = r.get(text_field)
-        if text is None:
-            raise CorpusError(f"{path}: record {i} has no field {text_field!r} (fields: {sorted(r)})")
-        if fmt == "text" and not str(text).strip():
-            continue
-        doc_lang = lang if lang_field is None else r.get(lang_field)
-        if doc_lang is None:
-            raise CorpusError(f"{path}: record {i} has no language field {lang_field!r}")
-        if lang_field is not None and doc_lang not in checked:
-            check_lang_tag(str(doc_lang), where=f"{path}: record {i} field {lang_field!r}")
-            checked.add(doc_lang)
-        docs.append({"lang": doc_lang, "key": r.get(key_field, i) if key_field else i, "text": str(text)})
-    return Corpus.from_records(name, docs, source=str(path))
+    """A local corpus (a file, a directory or a glob; text: one document per non-empty line)
+    read whole into memory through :mod:`tokbench.stream` (the same documents and keys a
+    sharded run streams). Large corpora are not loaded this way: a suite streams them."""
+    from .stream import ReadOptions, plan_shards, read_shard
 
-
-def _read_with_datasets(path: Path, fmt: str) -> list[dict]:
-    # a local file needs no network: keep `datasets` offline for this call only (a later hub
-    # corpus in the same process must still reach the hub)
-    old = os.environ.get("HF_DATASETS_OFFLINE")
-    os.environ["HF_DATASETS_OFFLINE"] = "1"
-    try:
-        try:
-            import datasets
-        except ImportError:  # pragma: no cover
-            raise CorpusError("loading corpus files needs `datasets` (pip install datasets)") from None
-        datasets.disable_progress_bars()
-        try:
-            ds = datasets.load_dataset(fmt, data_files=str(path), split="train", keep_in_memory=True)
-        except Exception as e:  # datasets wraps parse errors in many types
-            raise CorpusError(f"{path}: could not be read as {fmt}: {type(e).__name__}: {e}") from None
-        return ds.to_list()
-    finally:
-        if old is None:
-            os.environ.pop("HF_DATASETS_OFFLINE", None)
-        else:
-            os.environ["HF_DATASETS_OFFLINE"] = old
+    p = Path(path)
+    name = name or p.name.split(".")[0] or p.name
+    opts = ReadOptions(lang=lang, lang_field=lang_field, text_field=text_field, key_field=key_field)
+    docs = [doc for shard in plan_shards(p, fmt=fmt, shard_bytes=1 << 62, opts=opts)
+            for batch in read_shard(shard, opts) for doc in batch]
+    return Corpus.from_records(name, ({"lang": l, "key": k, "text": t} for l, k, t in docs), source=str(path))
 
 
 def load_hub(hub_id: str, *, name: str, config: str | None = None, split: str = "test",

@@ -6,3 +6,7 @@ from __future__ import annotations
 
 class BadInput(Exception):
     """Raised for input the user can fix; the message names the file, entry or option and the fix."""
+
+
+class CorpusError(BadInput, ValueError):
+    """A corpus could not be loaded; the message names the file/entry and the fix."""

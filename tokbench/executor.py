@@ -125,9 +125,10 @@ def execute(kind: SuiteKind, suite: Any, options: RunOptions | None = None) -> R
         else:
             todo.append(u)
     ctx = UnitContext(options=options, load_store=lambda: load_results(results_dir, all_rows=True))
-    bar = tqdm(total=sum(u.size for u in todo), desc=name, unit="doc", disable=not options.progress or not todo,
-               file=sys.stderr)
+    bar = tqdm(total=sum(u.size for u in todo), desc=name, unit=kind.progress_unit, disable=not options.progress or not todo,
+               file=sys.stderr, unit_scale=kind.progress_unit == "B", unit_divisor=1024)
     ctx.advance = bar.update
+    ctx.postfix = bar.set_postfix_str
     seq = 0
     try:
         for u in todo:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -91,10 +91,19 @@ _PREP_CACHE: dict[tuple, _CorpusPrep] = {}
 
 
 def corpus_prep(corpus: Corpus, segs: dict[str, str]) -> _CorpusPrep:
+    """The corpus facts shared by every tokenizer of a run (cached in memory by corpus hash)."""
     key = (corpus.hash, tuple(sorted(segs.items())))
     if key in _PREP_CACHE:
         return _PREP_CACHE[key]
-    texts = corpus.text
+    prep = build_prep(corpus.text, corpus.lang, segs)
+    if len(_PREP_CACHE) > 8:
+        _PREP_CACHE.clear()
+    _PREP_CACHE[key] = prep
+    return prep
+
+
+def build_prep(texts: list[str], langs: list[str], segs: dict[str, str]) -> _CorpusPrep:
+    """Byte/char axes and word spans of ``texts`` (uncached: a shard's batch is seen once)."""
     n_docs = len(texts)
     n_bytes, n_chars = doc_stats(texts)
     doc_byte0 = np.concatenate([[0], np.cumsum(n_bytes)])
@@ -103,33 +112,42 @@ def corpus_prep(corpus: Corpus, segs: dict[str, str]) -> _CorpusPrep:
     cps = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
     blen = 1 + (cps >= 0x80).astype(np.int64) + (cps >= 0x800) + (cps >= 0x10000)
     char_byte = np.concatenate([[0], np.cumsum(blen)])
+    del cps, blen
     # words (declared segmenter per language), on the global byte axis
     w_s, w_e, w_count = [], [], np.zeros(n_docs, np.int64)
     type_ids: dict[str, int] = {}
     type_of: list[int] = []
-    for d, (text, lang) in enumerate(zip(texts, corpus.lang)):
+    setdefault = type_ids.setdefault
+    for d, (text, lang) in enumerate(zip(texts, langs)):
         s, e = word_spans(text, segs[lang])
         w_s.append(char_byte[doc_char0[d] + s])
         w_e.append(char_byte[doc_char0[d] + e])
         w_count[d] = len(s)
-        setdefault = type_ids.setdefault
         type_of.extend(setdefault(text[a:b], len(type_ids)) for a, b in zip(s.tolist(), e.tolist()))
-    prep = _CorpusPrep(
+    return _CorpusPrep(
         n_bytes=n_bytes, n_chars=n_chars, doc_byte0=doc_byte0, doc_char0=doc_char0, char_byte=char_byte,
         wstart=np.concatenate(w_s) if w_s else np.zeros(0, np.int64),
         wend=np.concatenate(w_e) if w_e else np.zeros(0, np.int64),
         w_count=w_count, word_types=list(type_ids), word_type_of=np.asarray(type_of, dtype=np.int64),
     )
-    if len(_PREP_CACHE) > 8:
-        _PREP_CACHE.clear()
-    _PREP_CACHE[key] = prep
-    return prep
 
 
-def _tokenize(tok, corpus: Corpus, segs: dict[str, str], *, progress=None) -> TokenizedCorpus:
+@dataclass
+class TokenizeCaches:
+    """Per-tokenizer memo of a worker process, kept across the batches and shards it tokenizes:
+    isolated token counts of words already seen and the decoded text of ids already seen
+    (bounded: each is cleared when it outgrows ``limit`` entries)."""
+
+    iso: dict[str, int] = field(default_factory=dict)
+    text: dict[int, str] = field(default_factory=dict)
+    limit: int = 2_000_000
+
+
+def _tokenize(tok, corpus: Corpus, segs: dict[str, str], *, progress=None, prep: _CorpusPrep | None = None,
+              caches: TokenizeCaches | None = None) -> TokenizedCorpus:
     texts = corpus.text
     n_docs = len(texts)
-    prep = corpus_prep(corpus, segs)
+    prep = prep or corpus_prep(corpus, segs)
     doc_byte0, doc_char0, char_byte = prep.doc_byte0, prep.doc_char0, prep.char_byte
 
     # 1. encode in batches, with spans
@@ -171,9 +189,16 @@ def _tokenize(tok, corpus: Corpus, segs: dict[str, str], *, progress=None) -> To
     # 4. isolated encodings: each distinct word type once
     types = prep.word_types
     iso_counts = np.zeros(len(types), np.int32)
-    for start in range(0, len(types), 4096):
-        enc = tok.encode_batch(types[start:start + 4096])
-        iso_counts[start:start + len(enc)] = [len(x) for x in enc]
+    memo = caches.iso if caches is not None else {}
+    if caches is not None and len(memo) > caches.limit:
+        memo.clear()
+    todo = [i for i, w in enumerate(types) if w not in memo]
+    for start in range(0, len(todo), 4096):
+        chunk = [types[i] for i in todo[start:start + 4096]]
+        for w, enc in zip(chunk, tok.encode_batch(chunk)):
+            memo[w] = len(enc)
+    if types:
+        iso_counts[:] = [memo[w] for w in types]
     word_iso_ntok = iso_counts[prep.word_type_of] if len(types) else np.zeros(0, np.int32)
 
     # 5. round trip and UNK coverage
@@ -193,8 +218,13 @@ def _tokenize(tok, corpus: Corpus, segs: dict[str, str], *, progress=None) -> To
 
     # 6. each distinct id decoded alone (for lexicon-based metrics such as %LANG / %Pure)
     type_ids = np.unique(ids)
-    type_text = np.asarray([tok.token_bytes(int(i)).decode("utf-8", errors="replace") for i in type_ids.tolist()],
-                           dtype=str) if len(type_ids) else np.zeros(0, str)
+    texts_of = caches.text if caches is not None else {}
+    if caches is not None and len(texts_of) > caches.limit:
+        texts_of.clear()
+    for i in type_ids.tolist():
+        if i not in texts_of:
+            texts_of[i] = tok.token_bytes(int(i)).decode("utf-8", errors="replace")
+    type_text = np.asarray([texts_of[i] for i in type_ids.tolist()], dtype=str) if len(type_ids) else np.zeros(0, str)
 
     return TokenizedCorpus(
         type_ids=type_ids, type_text=type_text,
@@ -208,4 +238,4 @@ def _tokenize(tok, corpus: Corpus, segs: dict[str, str], *, progress=None) -> To
     )
 
 
-__all__ = ["tokenize_corpus", "corpus_prep", "cache_key", "TOKENIZE_VERSION"]
+__all__ = ["tokenize_corpus", "corpus_prep", "build_prep", "cache_key", "TokenizeCaches", "TOKENIZE_VERSION"]

@@ -183,7 +183,9 @@ def run_gate(baseline: str, candidate: str, *, suite: str | None = None, corpus:
     s = load_suite(suite)
     base_dir = Path(s.path).parent if s.path != "<memory>" else None
     if corpus is not None:
-        specs = {Path(corpus).stem: CorpusSpec(source="file", path=str(corpus), lang=lang)}
+        from ..stream import default_corpus_name
+
+        specs = {default_corpus_name(corpus): CorpusSpec(source="file", path=str(corpus), lang=lang)}
         base_dir = None
     else:
         specs = dict(s.corpora)

@@ -68,6 +68,11 @@ class RunOptions:
     all_docs: bool = False  # ignore the suite's max_docs_per_lang
     export_task: str | None = None  # perplexity: keep the generated lm-eval task here
     reuse_scores: bool = False  # model kinds: reuse stored scores made with other library versions
+    executor: str = "auto"  # shard tasks: auto | serial | processes | dask (tokbench.workers)
+    workers: int | None = None  # local worker processes / LocalCluster workers (default: all cores)
+    scheduler: str | None = None  # a Dask scheduler address (tcp://HOST:PORT)
+    shard_bytes: int = 64 << 20  # file corpora: shard size (the unit of parallelism and of resume)
+    batch_bytes: int = 4 << 20  # text tokenized at once inside a shard (bounds memory)
     store: Any = None  # set by the executor: the stored rows (None with force), for plan to read
     extra: dict[str, Any] = field(default_factory=dict)  # plug-in kinds' own options
 
@@ -81,6 +86,7 @@ class UnitContext:
     state: dict[str, Any] = field(default_factory=dict)  # per-run scratch space of the kind
     failures: list[tuple[str, str]] = field(default_factory=list)  # extra ("X failed on Y", error) reports
     load_store: Callable[[], Any] | None = None  # the store as it is now (rows written so far)
+    postfix: Callable[[str], Any] | None = None  # a short status after the progress bar (rates)
 
     def log(self, *msg: Any) -> None:
         if self.options.progress:
@@ -98,6 +104,7 @@ class SuiteKind:
 
     name: str = ""
     unit_noun: str = "unit(s)"  # what a unit is, in the run summary ("(tokenizer, corpus)")
+    progress_unit: str = "doc"  # what Unit.size counts ("B": bytes, shown as kB/s, MB/s)
     metrics: tuple[str, ...] = ()
     extras: tuple[str, ...] = ()
     install_hint: str = ""

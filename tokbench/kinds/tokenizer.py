@@ -17,43 +17,24 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..corpora import load_corpus
+from ..sources import corpus_source
 from ..metrics import METRICS
-from ..metrics.base import MetricInput
-from ..schema import ALL_LANGS, finite
+
 from ..segment import segmenters_for
 from ..suites import Suite, parse_suite
 from .base import RunOptions, SuiteKind, Unit, UnitContext
+from .shardrun import forget_shards, run_shards
 
 
 def metric_rows(tc, *, metrics: list[str], reference_tc=None, reference_name: str | None,
                 metric_params: dict, segmenters: dict[str, str]) -> list[dict]:
-    """Rows (without provenance columns) for every metric x variant x language (and "*")."""
-    rows = []
-    langs = list(dict.fromkeys(tc.lang.tolist()))
-    scopes = [(lang, tc.for_lang(lang), reference_tc.for_lang(lang) if reference_tc is not None else None)
-              for lang in langs]
-    if len(langs) > 1:
-        scopes.append((ALL_LANGS, tc, reference_tc))
-    for lang, sub, ref in scopes:
-        seg = segmenters.get(lang) if lang != ALL_LANGS else "per-language"
-        for name in metrics:
-            metric = METRICS[name]
-            if ("all" if lang == ALL_LANGS else "lang") not in metric.scopes:
-                continue
-            params = {"segmenter": seg, **metric_params.get(name, {})}
-            if metric.needs_reference:
-                params["reference"] = reference_name
-            values = metric.compute(MetricInput(sub, params, ref if metric.needs_reference else None, context=tc))
-            for variant, v in values.items():
-                p = {k: val for k, val in {**params, **v.params}.items() if k != "note"}
-                row = {"lang": lang, "metric": name, "variant": variant, "value": finite(v.value),
-                       "n": int(v.n), "params": json.dumps(p, sort_keys=True, default=str),
-                       "note": v.params.get("note"), "metric_version": metric.version}
-                if v.params.get("unavailable"):
-                    row["incomplete"] = v.params["unavailable"]
-                rows.append(row)
-    return rows
+    """Rows (without provenance columns) for every metric x variant x language (and "*") of a
+    whole in-memory TokenizedCorpus: one shard through :func:`tokbench.sharded.finalize_rows`."""
+    from ..sharded import ReducePlan, documents, finalize_rows, reduce_tc
+
+    plan = ReducePlan(metrics=tuple(metrics), metric_params=metric_params, segmenters=segmenters,
+                      reference_name=reference_name)
+    return finalize_rows(reduce_tc(tc, plan), plan, documents(reference_tc) if reference_tc is not None else None)
 
 
 def config_hash(metric: str, metric_params: dict, segmenters: dict[str, str], reference_hash: str | None) -> str:
@@ -71,6 +52,7 @@ def config_hash(metric: str, metric_params: dict, segmenters: dict[str, str], re
 class TokenizerKind(SuiteKind):
     name = "tokenizer"
     unit_noun = "(tokenizer, corpus)"
+    progress_unit = "B"
 
     @property
     def metrics(self) -> tuple[str, ...]:  # type: ignore[override]
@@ -85,6 +67,7 @@ class TokenizerKind(SuiteKind):
 
     def plan(self, suite: Suite, options: RunOptions) -> list[Unit]:
         from ..registry import resolve
+        from ..sharded import ReducePlan
 
         metrics = suite.metric_names()
         base_dir = Path(suite.path).parent if suite.path != "<memory>" else None
@@ -93,70 +76,78 @@ class TokenizerKind(SuiteKind):
         ref_name = suite.suite.reference_tokenizer
         ref_hash = hashes.get(ref_name) or (resolve(ref_name).fingerprint() if ref_name else None)
         units = []
-        # load (and so check) every corpus before writing anything: a bad corpus file is bad
+        # open (and so check) every corpus before writing anything: a bad corpus file is bad
         # input (exit 2) and must not leave the parts of the corpora listed before it behind
         for corpus_name, cspec in suite.corpora.items():
-            corpus = load_corpus(corpus_name, cspec, base_dir=base_dir).limit_docs(options.limit_docs)
-            segs = segmenters_for(corpus.langs, suite.segmenters)
+            src = corpus_source(corpus_name, cspec, base_dir=base_dir, limit_docs=options.limit_docs,
+                                shard_bytes=options.shard_bytes)
+            segs = segmenters_for(src.langs, suite.segmenters) if src.langs else dict(suite.segmenters)
             configs = {m: config_hash(m, suite.metric_params, segs, ref_hash) for m in metrics}
-            shared = {"corpus": corpus, "segs": segs, "ref_hash": ref_hash, "ref_tc": None, "ref_failed": False,
+            plan = ReducePlan(metrics=tuple(metrics), metric_params=suite.metric_params, segmenters=segs,
+                              reference_name=ref_name, all_scope=not (src.langs and len(src.langs) == 1))
+            shared = {"source": src, "plan": plan, "ref_hash": ref_hash, "ref_stats": None, "ref_failed": False,
                       "ref_done": False}
             for name in suite.suite.tokenizers:
                 keys = [{"suite": suite.name, "suite_version": suite.version, "tokenizer": name,
-                         "tokenizer_hash": hashes[name], "corpus_hash": corpus.hash, "metric": m,
+                         "tokenizer_hash": hashes[name], "corpus_hash": src.hash, "metric": m,
                          "metric_version": str(METRICS[m].version), "config_hash": configs[m]} for m in metrics]
                 units.append(Unit(
-                    label=f"tokenizer {name!r}", scope=f"on corpus {corpus_name!r}", done_when=keys, size=len(corpus),
+                    label=f"tokenizer {name!r}", scope=f"on corpus {corpus_name!r}", size=src.size,
+                    done_when=keys if src.hash else [],  # an unread file corpus: its hash comes with its shards
                     provenance={"tokenizer": name, "tokenizer_hash": hashes[name], "corpus": corpus_name,
-                                "corpus_hash": corpus.hash},
+                                "corpus_hash": src.hash},
                     payload={"tokenizer": name, "corpus_name": corpus_name, "shared": shared, "configs": configs,
                              "metrics": metrics, "built": built}))
         return units
 
     def _reference(self, suite: Suite, p: dict, ctx: UnitContext):
-        """The reference tokenization of the unit's corpus, once per corpus (None if it failed)."""
-        from ..tokenize import tokenize_corpus
-
+        """The reference tokenization's statistics on the unit's corpus, once per corpus (None if it failed)."""
         shared, ref_name = p["shared"], suite.suite.reference_tokenizer
         if not shared["ref_done"]:
             shared["ref_done"] = True
             try:
-                shared["ref_tc"] = tokenize_corpus(lambda: _build(ctx, ref_name), shared["corpus"],
-                                                   tokenizer_hash=shared["ref_hash"], segmenters=shared["segs"],
-                                                   use_cache=ctx.options.use_cache)
+                shared["ref_stats"], _ = run_shards(ref_name, shared["ref_hash"], shared["source"], shared["plan"],
+                                                    ctx, prebuilt=p["built"].get(ref_name), progress=False)
             except KeyboardInterrupt:
                 raise
             except Exception as e:  # reported like any failing tokenizer; the others run without it
                 shared["ref_failed"] = True
                 ctx.failures.append((f"tokenizer {ref_name!r} failed on corpus {p['corpus_name']!r}",
                                      f"(reference tokenizer) {type(e).__name__}: {e}"))
-        return shared["ref_tc"]
+        return shared["ref_stats"]
 
     def execute(self, suite: Suite, unit: Unit, ctx: UnitContext) -> list[dict]:
-        from ..tokenize import tokenize_corpus
+        from dataclasses import replace
+
+        from ..sharded import finalize_rows
 
         p = unit.payload
         name, shared, metrics = p["tokenizer"], p["shared"], p["metrics"]
+        plan = shared["plan"]
         ref_name = suite.suite.reference_tokenizer
-        ref_tc = None
+        ref_stats = None
         if ref_name and any(METRICS[m].needs_reference for m in metrics):
-            ref_tc = self._reference(suite, p, ctx)
+            ref_stats = self._reference(suite, p, ctx)
             if shared["ref_failed"]:
                 if name == ref_name:
                     ctx.advance(unit.size)
                     return []  # already reported
                 metrics = [m for m in metrics if not METRICS[m].needs_reference]
-        if ref_tc is not None and name == ref_name:
-            tc = ref_tc  # tokenize once: the reference was just tokenized
-            ctx.advance(unit.size)
-        else:
-            tc = tokenize_corpus(lambda: p["built"].get(name) or _build(ctx, name), shared["corpus"], tokenizer_hash=unit.provenance[
-                "tokenizer_hash"], segmenters=shared["segs"], use_cache=ctx.options.use_cache, progress=ctx.advance)
-        rows = metric_rows(tc, metrics=metrics, reference_tc=ref_tc, reference_name=ref_name,
-                           metric_params=suite.metric_params, segmenters=shared["segs"])
+        stats, corpus_hash = run_shards(name, unit.provenance["tokenizer_hash"], shared["source"], plan, ctx,
+                                        prebuilt=p["built"].get(name))
+        rows = finalize_rows(stats, replace(plan, metrics=tuple(metrics)), ref_stats)
+        if any(r.get("incomplete") for r in rows):
+            forget_shards(name, unit.provenance["tokenizer_hash"], shared["source"], plan, ctx)
         for r in rows:
             r["config_hash"] = p["configs"][r["metric"]]
+            r["corpus_hash"] = corpus_hash
         return rows
+
+    def finish(self, suite: Suite, ctx: UnitContext) -> list[str]:
+        pool = ctx.state.pop("pool", None)
+        if pool is not None:
+            pool.close()
+        return []
 
 
 def _load_path_tokenizers(names: list[str]) -> dict[str, Any]:
@@ -177,13 +168,3 @@ def _load_path_tokenizers(names: list[str]) -> dict[str, Any]:
             raise RegistryError(f"tokenizer file {name}: cannot be loaded as a {spec.backend!r} tokenizer: "
                                 f"{type(e).__name__}: {e}") from None
     return built
-
-
-def _build(ctx: UnitContext, name: str) -> Any:
-    """Build a tokenizer once per run (the reference is shared by every unit of a corpus)."""
-    from ..registry import get_tokenizer, resolve
-
-    built = ctx.state.setdefault("tokenizers", {})
-    if name not in built:
-        built[name] = get_tokenizer(resolve(name))
-    return built[name]

@@ -114,9 +114,17 @@ class Metric(Described):
     default: bool = True
     display: Mapping[str, Show] = field(default_factory=dict)
     word_examples: bool = False  # examples of this metric are words, not documents (the regression gate)
+    # stats read only the per-document columns (tokenized.PER_DOC) and need the whole corpus
+    # (``context``) or the reference tokenization: a sharded run computes them once from the
+    # merged per-document table instead of adding them up shard by shard (tokbench.sharded)
+    document_level: bool = False
+
+    def scope_params(self, params: Mapping[str, Any], langs: list[str]) -> dict[str, Any]:
+        """The parameters of one scope (``langs``: its languages): defaults, then ``params``."""
+        return {**self.default_params, **params}
 
     def compute(self, inp: MetricInput) -> dict[str, Value]:
-        params = {**self.default_params, **inp.params}
+        params = self.scope_params(inp.params, list(dict.fromkeys(np.asarray(inp.tc.lang).tolist())))
         return self.finalize(self.stats(MetricInput(inp.tc, params, inp.reference, inp.context)), params)
 
 

@@ -118,5 +118,6 @@ NSL = Metric(
     stats=_nsl_stats,
     finalize=_nsl_finalize,
     needs_reference=True,
+    document_level=True,
     display={"micro": Show(order=70)},
 )

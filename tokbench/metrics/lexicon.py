@@ -37,15 +37,14 @@ NAN = float("nan")
 
 @dataclass(frozen=True)
 class LexicalMetric(Metric):
-    """A Metric whose ``compute`` also passes the scope's language (``lang``) to ``finalize``,
-    which uses it only to describe the backend (name, version) and to word notes."""
+    """A Metric whose scope parameters also carry the scope's language (``lang``, one-language scopes),
+    which ``finalize`` uses only to describe the backend (name, version) and to word notes."""
 
-    def compute(self, inp: MetricInput) -> dict[str, Value]:
-        langs = list(dict.fromkeys(np.asarray(inp.tc.lang).tolist()))
-        params = {**self.default_params, **inp.params}
+    def scope_params(self, params: Mapping[str, Any], langs: list[str]) -> dict[str, Any]:
+        out = {**self.default_params, **params}
         if len(langs) == 1:
-            params["lang"] = langs[0]
-        return self.finalize(self.stats(MetricInput(inp.tc, params, inp.reference, inp.context)), params)
+            out["lang"] = langs[0]
+        return out
 
 
 def _vocab_len(tc, ids: np.ndarray) -> int:

@@ -161,6 +161,7 @@ PREMIUM = Metric(
     finalize=_premium_finalize,
     default_params=dict(_DEFAULTS),
     scopes=("lang",),
+    document_level=True,
     display={"corpus": Show(order=150)},
     default=False,
 )
@@ -177,6 +178,7 @@ BYTE_PREMIUM = Metric(
     finalize=_byte_premium_finalize,
     default_params={"reference_lang": DEFAULT_REFERENCE},
     scopes=("lang",),
+    document_level=True,
     display={},
     default=False,
 )
@@ -275,6 +277,7 @@ PARITY = Metric(
     finalize=_parity_finalize,
     default_params=dict(_DEFAULTS),
     scopes=("all",),
+    document_level=True,
     display={"mean": Show(order=160), "max": Show(order=170), "gini": Show(order=180)},
     default=False,
 )

@@ -1,0 +1,168 @@
+"""Sharded runs: the rows of a corpus do not depend on how it is cut or where the shards run.
+
+A UDHR corpus is cut into many shards (small ``shard_bytes``) and reduced in this process, in
+two local worker processes, on a Dask LocalCluster and on a real ``dask scheduler`` with two
+``dask worker`` processes started here on 127.0.0.1. Every executor gives exactly the same
+rows; the one-shard run (the whole corpus at once, as every default suite is run) agrees with
+them to rounding (sums of per-document ratios are added in another order).
+"""
+from __future__ import annotations
+
+import pickle
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tokbench.executor import execute
+from tokbench.kinds import RunOptions, get_kind
+from tokbench.sharded import ShardStats, memory_shards
+from tokbench.store import load_results
+from tokbench.suites import Suite
+
+METRICS = ["fertility", "pcw", "continuation_share", "bytes_per_token", "chars_per_token", "nsl",
+           "vocab_utilization", "unk_rate", "byte_fallback_rate", "roundtrip", "renyi_efficiency",
+           "shannon_efficiency", "superword_share", "premium", "byte_premium", "parity"]
+KEY = ["tokenizer", "corpus", "lang", "metric", "variant"]
+
+
+def _suite() -> Suite:
+    return Suite(suite={"name": "shard-test", "version": "1", "tokenizers": ["gpt2", "byt5"],
+                        "reference_tokenizer": "gpt2", "metrics": METRICS},
+                 corpora={"udhr": {"source": "udhr", "langs": ["en", "tr", "de-1996", "ja"], "unit": "paragraph"}})
+
+
+def _run(tmp_path: Path, name: str, **opts) -> pd.DataFrame:
+    out = tmp_path / name
+    summary = execute(get_kind("tokenizer"), _suite(),
+                      RunOptions(results_dir=out, progress=False, render=False, use_cache=False, **opts))
+    assert summary.ok, summary.failed
+    df = load_results(out)
+    return df.sort_values(KEY).reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, pd.DataFrame]:
+    tmp = tmp_path_factory.mktemp("sharded")
+    return {"whole": _run(tmp, "whole"),
+            "serial": _run(tmp, "serial", executor="serial", shard_bytes=3000, batch_bytes=1500)}
+
+
+def _same(a: pd.DataFrame, b: pd.DataFrame, *, atol: float) -> None:
+    assert len(a) == len(b) > 0
+    assert (a[KEY].values == b[KEY].values).all()
+    assert (a["n"].values == b["n"].values).all()
+    assert (a["corpus_hash"].values == b["corpus_hash"].values).all()
+    va, vb = a["value"].to_numpy(float), b["value"].to_numpy(float)
+    assert np.array_equal(np.isnan(va), np.isnan(vb))
+    ok = ~np.isnan(va)
+    if atol == 0:
+        assert np.array_equal(va[ok], vb[ok])
+    else:
+        np.testing.assert_allclose(va[ok], vb[ok], rtol=0, atol=atol)
+
+
+def test_many_shards_equal_one(runs):
+    whole, serial = runs["whole"], runs["serial"]
+    n_shards = len(memory_shards(_corpus(), 3000))
+    assert n_shards >= 10
+    _same(whole, serial, atol=1e-12)
+    # document-level metrics (premium, parity, nsl) are there, with aligned pairs
+    prem = serial[(serial.metric == "premium") & (serial.variant == "corpus") & (serial.lang == "tr")]
+    assert len(prem) == 2 and prem["n"].min() > 10
+
+
+def _corpus():
+    from tokbench.corpora import CorpusSpec, load_corpus
+
+    return load_corpus("udhr", CorpusSpec(**_suite().corpora["udhr"].model_dump()))
+
+
+def test_two_processes_equal_serial(runs, tmp_path):
+    _same(runs["serial"], _run(tmp_path, "procs", executor="processes", workers=2, shard_bytes=3000,
+                               batch_bytes=1500), atol=0)
+
+
+def test_dask_local_cluster_equals_serial(runs, tmp_path):
+    pytest.importorskip("distributed")
+    _same(runs["serial"], _run(tmp_path, "dask", executor="dask", workers=2, shard_bytes=3000,
+                               batch_bytes=1500), atol=0)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def dask_cluster():
+    """A real `dask scheduler` and two `dask worker` processes on 127.0.0.1."""
+    pytest.importorskip("distributed")
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    bindir = Path(sys.executable).parent
+    procs = [subprocess.Popen([str(bindir / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                               "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    for i in range(2):
+        procs.append(subprocess.Popen([str(bindir / "dask"), "worker", address, "--nthreads", "1", "--nworkers", "1",
+                                       "--no-dashboard", "--name", f"w{i}"],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    try:
+        from distributed import Client
+
+        deadline = time.time() + 90
+        while True:
+            try:
+                with Client(address, timeout="5s") as c:
+                    if len(c.scheduler_info()["workers"]) == 2:
+                        break
+            except OSError:
+                pass
+            if time.time() > deadline:
+                raise RuntimeError("the dask cluster did not start")
+            time.sleep(1)
+        yield address
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=30)
+
+
+def test_real_dask_cluster_equals_serial(runs, tmp_path, dask_cluster):
+    _same(runs["serial"], _run(tmp_path, "cluster", executor="dask", scheduler=dask_cluster, shard_bytes=3000,
+                               batch_bytes=1500), atol=0)
+
+
+def test_shard_stats_pickle_compactly_and_add_up():
+    """Vocabulary-sized arrays travel sparse, and the stats of two halves add up to the whole's."""
+    from tokbench.sharded import ReducePlan, reduce_tc
+    from tokbench.registry import get_tokenizer, resolve
+    from tokbench.segment import segmenters_for
+    from tokbench.tokenize import tokenize_corpus
+
+    corpus = _corpus().select_langs(["en"])
+    tc = tokenize_corpus(get_tokenizer(resolve("gpt2")), corpus, segmenters=segmenters_for(["en"], {}), use_cache=False)
+    plan = ReducePlan(metrics=("vocab_utilization", "fertility"))
+    half = tc.n_docs // 2
+    a, b = reduce_tc(tc.select(np.arange(half)), plan), reduce_tc(tc.select(np.arange(half, tc.n_docs)), plan)
+    whole = reduce_tc(tc, plan)
+    for m in ("vocab_utilization", "fertility"):
+        for k in whole.stats("en", m):
+            got, want = np.asarray(a.merge(b).stats("en", m)[k]), np.asarray(whole.stats("en", m)[k])
+            if want.dtype.kind == "f":  # a sum of per-document ratios: added in another order
+                np.testing.assert_allclose(got, want, rtol=1e-13)
+            else:
+                assert np.array_equal(got, want), (m, k)
+    blob = pickle.dumps(whole)
+    assert len(blob) < 50_000  # 50257 int64 counts would be 400 kB dense
+    back = pickle.loads(blob)
+    assert isinstance(back, ShardStats)
+    assert np.array_equal(back.stats("en", "vocab_utilization")["counts"],
+                          whole.stats("en", "vocab_utilization")["counts"])

@@ -1,0 +1,223 @@
+"""The gate on corpora too large for memory: the shards of ``tokbench run`` and a mergeable
+Poisson bootstrap.
+
+The exact bootstrap (:mod:`tokbench.gate.bootstrap`) holds a resamples x documents weight
+matrix and both tokenizations; neither fits for millions of documents. On a file corpus that
+has more than one shard, the gate instead runs one task per shard (in the same pools as
+``tokbench run``: local processes or Dask). A task tokenizes each batch with the baseline and
+the candidate and returns
+
+* the additive statistics of both (:class:`tokbench.sharded.ShardStats`): the point values,
+  exactly as ``tokbench run`` computes them;
+* for every metric with scalar statistics, per scope, ``S[r] = sum_d w[d, r] * stats_d``: the
+  statistics of ``R`` Poisson resamples. ``w[d, r] ~ Poisson(1)`` is drawn from a generator
+  seeded by a hash of (seed, language, document key), so a document's weights do not depend on
+  the shard, the batch or the process that met it, and the baseline and candidate share them
+  (a paired bootstrap). Sums add up over shards, so the driver merges by addition.
+
+Each resample's value is ``Metric.finalize`` of its sums, as in the exact bootstrap. Poisson
+weights do not fix the number of documents per language (the exact bootstrap stratifies by
+language); for the corpus sizes this path is for, the difference is small
+(tests/test_gate_sharded.py compares the intervals with the exact bootstrap's). Metrics with
+vocabulary-sized statistics get no interval (as without ``--full-ci``), and document-level
+metrics (``nsl``, ``premium``, ``parity``) are left out with a note; examples are not collected.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from ..metrics import METRICS
+from ..schema import ALL_LANGS
+from ..sharded import ReducePlan, ShardStats, reduce_tc
+from .bootstrap import _ci, _doc_stats, bootstrap_values
+from .results import Cell, relative, scope_params
+
+
+def poisson_weights(langs: Sequence[str], keys: Sequence[str], seed: int, resamples: int) -> np.ndarray:
+    """``(documents, resamples)`` Poisson(1) weights, each document's row from its own
+    generator seeded by ``blake2b(seed, language, key)``."""
+    out = np.zeros((len(keys), resamples), dtype=np.int64)
+    for d, (lang, key) in enumerate(zip(langs, keys)):
+        h = hashlib.blake2b(f"{seed}\x1f{lang}\x1f{key}".encode(), digest_size=8).digest()
+        out[d] = np.random.default_rng(int.from_bytes(h, "little")).poisson(1.0, resamples)
+    return out
+
+
+@dataclass
+class GateShard:
+    """What one shard gives the gate; shards add up (:meth:`merge`)."""
+
+    baseline: ShardStats = field(default_factory=ShardStats)
+    candidate: ShardStats = field(default_factory=ShardStats)
+    # scope -> metric -> side ("b"/"c") -> statistic -> (R,) resampled sums
+    boot: dict[str, dict[str, dict[str, dict[str, np.ndarray]]]] = field(default_factory=dict)
+    integer: dict[str, dict[str, bool]] = field(default_factory=dict)  # metric -> statistic -> integer?
+    no_ci: set[str] = field(default_factory=set)  # metrics with vocabulary-sized statistics
+
+    def merge(self, other: "GateShard") -> "GateShard":
+        boot = {s: {m: {side: dict(v) for side, v in ms.items()} for m, ms in mm.items()} for s, mm in self.boot.items()}
+        for scope, mm in other.boot.items():
+            for m, sides in mm.items():
+                mine = boot.setdefault(scope, {}).setdefault(m, {})
+                for side, keys in sides.items():
+                    acc = mine.setdefault(side, {})
+                    for k, v in keys.items():
+                        acc[k] = acc[k] + v if k in acc else v
+        integer = {m: dict(v) for m, v in self.integer.items()}
+        for m, v in other.integer.items():
+            mine = integer.setdefault(m, {})
+            for k, is_int in v.items():
+                mine[k] = mine.get(k, True) and is_int
+        return GateShard(self.baseline.merge(other.baseline), self.candidate.merge(other.candidate), boot, integer,
+                         self.no_ci | other.no_ci)
+
+
+@dataclass(frozen=True)
+class GateTask:
+    """One shard of the gate: what a worker needs, picklable."""
+
+    baseline: tuple[str, str]  # (tokenizer name, fingerprint)
+    candidate: tuple[str, str]
+    shard: Any
+    read: Any
+    plan: ReducePlan
+    resamples: int
+    seed: int
+    batch_bytes: int
+
+
+def run_gate_shard(task: GateTask) -> GateShard:
+    """Tokenize one shard with both sides; point statistics and Poisson-resampled sums."""
+    from ..corpora import Corpus
+    from ..segment import segmenters_for
+    from ..sharded import MemoryShard, _tokenizer
+    from ..tokenize import _tokenize, build_prep
+
+    sides = [_tokenizer(*task.baseline), _tokenizer(*task.candidate)]
+    same = task.baseline[1] == task.candidate[1]
+    if isinstance(task.shard, MemoryShard):
+        reader = task.shard.open(task.batch_bytes)
+    else:
+        from ..stream import read_shard
+
+        reader = read_shard(task.shard, task.read, batch_bytes=task.batch_bytes)
+    acc = GateShard()
+    for batch in reader:
+        langs, keys, texts = (list(x) for x in zip(*batch))
+        corpus = Corpus(name=str(task.shard.id), lang=langs, key=keys, text=texts)
+        segs = segmenters_for(corpus.langs, dict(task.plan.segmenters))
+        prep = build_prep(texts, langs, segs)
+        tcs = [_tokenize(tok, corpus, segs, prep=prep, caches=caches) for tok, caches in sides[:1 if same else 2]]
+        if same:
+            tcs.append(tcs[0])
+        W = poisson_weights(langs, keys, task.seed, task.resamples)
+        acc = acc.merge(_reduce_batch(tcs[0], tcs[1], W, task.plan, segs))
+    return acc
+
+
+def _reduce_batch(tc_b, tc_c, W: np.ndarray, plan: ReducePlan, segs: Mapping[str, str]) -> GateShard:
+    out = GateShard(reduce_tc(tc_b, plan), reduce_tc(tc_c, plan))
+    lang = np.asarray(tc_b.lang)
+    scopes = {l: np.flatnonzero(lang == l) for l in dict.fromkeys(lang.tolist())}
+    if plan.all_scope:
+        scopes[ALL_LANGS] = np.arange(tc_b.n_docs)
+    singles = {side: [tc.select(np.array([d])) for d in range(tc.n_docs)] for side, tc in (("b", tc_b), ("c", tc_c))}
+    for name in plan.metrics:
+        metric = METRICS[name]
+        doc_params = [scope_params(metric, l, segs, plan.metric_params, plan.reference_name) for l in lang.tolist()]
+        per_side = {side: _doc_stats(metric, subs, [None] * len(subs), doc_params) for side, subs in singles.items()}
+        if any(ds.arrays for ds in per_side.values()):
+            out.no_ci.add(name)
+            continue
+        out.integer[name] = dict(zip(per_side["b"].scalar_keys, per_side["b"].integer))
+        for scope, docs in scopes.items():
+            if ("all" if scope == ALL_LANGS else "lang") not in metric.scopes:
+                continue
+            slot = out.boot.setdefault(scope, {}).setdefault(name, {})
+            for side, ds in per_side.items():
+                S = W[docs].T.astype(np.float64) @ ds.M[docs]  # (R, K): exact for integer statistics
+                slot[side] = {k: S[:, j] for j, k in enumerate(ds.scalar_keys)}
+    return out
+
+
+def cells_of(name: str, g: GateShard, *, metrics: Sequence[str], metric_params: Mapping[str, dict],
+             segmenters: Mapping[str, str], reference_name: str | None, confidence: float) -> list[Cell]:
+    """The gate's cells of one sharded corpus (point values and Poisson-bootstrap intervals)."""
+    langs = g.baseline.langs
+    scopes = langs + ([ALL_LANGS] if len(langs) > 1 else [])
+    cells = []
+    for metric_name in metrics:
+        metric = METRICS[metric_name]
+        for scope in scopes:
+            if ("all" if scope == ALL_LANGS else "lang") not in metric.scopes:
+                continue
+            p = metric.scope_params(scope_params(metric, scope, segmenters, metric_params, reference_name),
+                                    langs if scope == ALL_LANGS else [scope])
+            vb = metric.finalize(g.baseline.stats(scope, metric_name), p)
+            vc = metric.finalize(g.candidate.stats(scope, metric_name), p)
+            boot = g.boot.get(scope, {}).get(metric_name)
+            if boot:
+                ints = g.integer.get(metric_name, {})
+                rb, rc = (bootstrap_values(metric, _resamples(boot[side], ints), p) for side in ("b", "c"))
+            for variant in vb:
+                b, c = float(vb[variant].value), float(vc[variant].value)
+                cell = Cell(corpus=name, lang=scope, metric=metric_name, variant=variant, baseline=b, candidate=c,
+                            delta=c - b, rel_delta=float(relative(c, b)), n_baseline=int(vb[variant].n),
+                            n_candidate=int(vc[variant].n), higher_is_better=metric.direction(variant))
+                notes = [n for n in (vb[variant].params.get("note"), vc[variant].params.get("note")) if n]
+                if boot:
+                    xb, xc = rb[variant], rc[variant]
+                    cell.ci_low, cell.ci_high, nan_d = _ci(xc - xb, confidence)
+                    cell.rel_ci_low, cell.rel_ci_high, _ = _ci(relative(xc, xb), confidence)
+                    cell.base_ci_low, cell.base_ci_high, _ = _ci(xb, confidence)
+                    cell.cand_ci_low, cell.cand_ci_high, _ = _ci(xc, confidence)
+                    if nan_d and nan_d < len(xb):
+                        notes.append(f"{nan_d} of {len(xb)} resamples undefined")
+                elif metric_name in g.no_ci:
+                    notes.append("no CI: vocabulary-sized statistics are not bootstrapped on a sharded corpus")
+                cell.note = "; ".join(dict.fromkeys(notes)) or None
+                cells.append(cell)
+    return cells
+
+
+def gate_sharded_corpus(name: str, src: Any, baseline: tuple[str, str], candidate: tuple[str, str], *,
+                        metrics: Sequence[str], metric_params: Mapping[str, dict], segmenters: Mapping[str, str],
+                        resamples: int, seed: int, confidence: float, pool: Any, batch_bytes: int,
+                        progress: Any = None) -> list[Cell]:
+    """Run every shard of ``src`` (a :class:`tokbench.sources.CorpusSource`) through ``pool``,
+    merge in shard order, and return the corpus's cells. A shard that fails stops the gate."""
+    from .cli import GateError
+
+    plan = ReducePlan(metrics=tuple(metrics), metric_params=metric_params, segmenters=dict(segmenters),
+                      all_scope=not (src.langs and len(src.langs) == 1))
+    tasks = [GateTask(baseline, candidate, sh, src.read, plan, resamples, seed, batch_bytes) for sh in src.shards]
+    done: dict[int, GateShard] = {}
+    acc, merged = GateShard(), 0
+    for i, result, err in pool.run(run_gate_shard, tasks):
+        if progress is not None:
+            progress(tasks[i].shard.size)
+        if err is not None:
+            raise GateError(f"corpus {name!r}: shard {tasks[i].shard.id} failed: {type(err).__name__}: {err}")
+        done[i] = result
+        while merged in done:  # in shard order: the same sums whichever process finished first
+            acc = acc.merge(done.pop(merged))
+            merged += 1
+    from ..segment import segmenters_for
+
+    return cells_of(name, acc, metrics=metrics, metric_params=metric_params,
+                    segmenters=segmenters_for(acc.baseline.langs, dict(segmenters)), reference_name=None,
+                    confidence=confidence)
+
+
+def _resamples(sums: Mapping[str, np.ndarray], integer: Mapping[str, bool]):
+    keys = list(sums)
+    cols = [np.rint(sums[k]).astype(np.int64).tolist() if integer.get(k, False) else sums[k].tolist() for k in keys]
+    for vals in zip(*cols):
+        yield dict(zip(keys, vals))
+
+
+__all__ = ["GateShard", "GateTask", "cells_of", "gate_sharded_corpus", "poisson_weights", "run_gate_shard"]

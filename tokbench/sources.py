@@ -1,0 +1,115 @@
+"""A suite's corpus as shards, planned without reading the text.
+
+``file`` corpora stream (:mod:`tokbench.stream`): a file, a directory or a glob of .txt /
+.jsonl / .parquet files (optionally .gz / .zst), cut into shards of about ``shard_bytes``.
+Their corpus hash is made of the shards' content hashes, which are computed while the shards
+are read; the shard manifest (``<cache>/shards/manifest/``) remembers each shard's hash under
+its file's path, size and modification time, so a rerun over unchanged files knows the corpus
+hash, and so which rows are already stored, without reading the data again.
+
+``udhr`` and ``hub`` corpora, and any corpus cut by ``max_docs_per_lang`` / ``--limit-docs``
+(the first N documents of each language need the whole order), are loaded into memory and cut
+into :class:`tokbench.sharded.MemoryShard` s; their corpus hash is ``Corpus.hash``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SHARD_BYTES = 64 << 20
+
+
+@dataclass
+class CorpusSource:
+    name: str
+    shards: list[Any]  # stream.Shard or sharded.MemoryShard, in corpus order
+    read: Any  # stream.ReadOptions (None for memory shards)
+    hash: str | None  # None: a file corpus whose shards have not all been read yet
+    langs: list[str] | None  # known languages (None: found while reading)
+    size: int  # bytes, for progress
+
+    def corpus_hash(self, shard_hashes: list[str]) -> str:
+        if self.hash:
+            return self.hash
+        from .stream import corpus_hash
+
+        return corpus_hash(self.shards, shard_hashes)
+
+
+def _manifest_path(shard: Any, read: Any) -> Path:
+    from .assets import cache_dir
+
+    ident = json.dumps([shard.path, shard.id, list(shard.stat), repr(read)])
+    return cache_dir() / "shards" / "manifest" / f"{hashlib.sha256(ident.encode()).hexdigest()[:32]}.txt"
+
+
+def remember_shard_hash(shard: Any, read: Any, sha256: str) -> None:
+    """Record a file shard's content hash under its file's path, size and mtime (and the read
+    options: a parquet shard's hash covers the columns they select)."""
+    import os
+    import tempfile
+
+    if not hasattr(shard, "stat"):
+        return
+    path = _manifest_path(shard, read)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "w") as fh:
+        fh.write(sha256)
+    os.replace(tmp, path)
+
+
+def known_shard_hash(shard: Any, read: Any) -> str | None:
+    try:
+        text = _manifest_path(shard, read).read_text().strip()
+    except OSError:
+        return None
+    return text if len(text) == 64 else None
+
+
+def corpus_source(name: str, spec: Any, *, base_dir: Path | None, limit_docs: int | None = None,
+                  shard_bytes: int = SHARD_BYTES) -> CorpusSource:
+    """Plan the shards of a suite's ``[corpora.NAME]`` entry (CorpusError on bad input)."""
+    from .corpora import load_corpus
+    from .sharded import memory_shards
+
+    if spec.source == "file" and not (limit_docs or spec.max_docs_per_lang):
+        from .stream import ReadOptions, corpus_hash, plan_shards
+
+        read = ReadOptions(lang=spec.lang, lang_field=spec.lang_field, text_field=spec.text_field,
+                           key_field=spec.key_field, langs=tuple(spec.langs))
+        shards = plan_shards(spec.path, fmt=spec.format, base_dir=base_dir, shard_bytes=shard_bytes, opts=read)
+        hashes = [known_shard_hash(s, read) for s in shards]
+        if any(h is None for h in hashes) and sum(s.size for s in shards) <= shard_bytes:
+            hashes = _check_whole(name, spec.path, shards, read)
+        known = None if any(h is None for h in hashes) else corpus_hash(shards, hashes)
+        langs = [spec.lang] if spec.lang else (list(spec.langs) or None)
+        return CorpusSource(name, shards, read, known, langs, sum(s.size for s in shards))
+    corpus = load_corpus(name, spec, base_dir=base_dir).limit_docs(limit_docs)
+    shards = memory_shards(corpus, shard_bytes)
+    return CorpusSource(name, shards, None, corpus.hash, corpus.langs, sum(s.size for s in shards))
+
+
+def _check_whole(name: str, path: str, shards: list[Any], read: Any) -> list[str]:
+    """Read a small file corpus (one shard's worth) once before any work, so that bad text is
+    bad input (exit 2) and not a failing unit; its shard hashes come with it. A larger corpus
+    is checked as it streams (a bad shard fails its unit, exit 1: docs/scale.md)."""
+    from .errors import CorpusError
+    from .stream import read_shard
+
+    hashes, docs = [], 0
+    for shard in shards:
+        reader = read_shard(shard, read)
+        for batch in reader:
+            docs += len(batch)
+        hashes.append(reader.sha256)
+        remember_shard_hash(shard, read, reader.sha256)
+    if not docs:
+        raise CorpusError(f"corpus {name!r} ({path}) is empty: it has no documents")
+    return hashes
+
+
+__all__ = ["SHARD_BYTES", "CorpusSource", "corpus_source", "known_shard_hash", "remember_shard_hash"]
