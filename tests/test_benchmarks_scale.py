@@ -17,8 +17,7 @@ Targets measured here:
    ``encode_batch`` of the same documents per core for tiktoken (gpt2) and HF BPE (gpt-neox:
    a GGUF vocabulary served by ``tokenizers``), at most 3x for SentencePiece (llama2). Each runs
    in a subprocess limited to one thread: ``RAYON_NUM_THREADS=1`` (HF tokenizers, set before
-   the import) and ``os.cpu_count()`` patched to 1 (the tiktoken and SentencePiece adapters
-   size their thread pools with it);
+   the import) and ``TOKBENCH_THREADS=1`` (the tiktoken and SentencePiece adapters' threads);
 4. a rerun of a finished corpus at least 50x faster than the first run (a second
    ``tokbench run`` into the same results dir: every unit is skipped by its resume key; wall
    times of the two subprocesses, interpreter start-up included; the ratio of the CLI's own
@@ -205,6 +204,13 @@ def test_peak_rss_flat_in_corpus_size(benchmark, tmp_path):
     big = _ok(_once(benchmark, lambda: run_cli(tmp_path / "large", large, *args, sample=True)))
     for run in (base, big):
         assert run.rows > 0 and run.samples > 0 and run.peak_rss > 0
+    # the rerun of the large corpus (same store and cache): everything skipped by the resume key,
+    # the corpus hash known from the shard manifest without reading the files
+    again = _ok(run_cli(tmp_path / "large-rerun", large, *args, results=tmp_path / "large" / "results",
+                        cache=tmp_path / "large" / "cache"))
+    assert again.rows == 0 and again.skipped == 1, again.output[-3000:]
+    RATIOS[f"first run / rerun, wall ({_label(large_n)}: {big.wall_s:.1f}s / {again.wall_s:.2f}s)"] = \
+        big.wall_s / again.wall_s
     ratio = big.peak_rss / base.peak_rss
     info = corpus_info(large)
     benchmark.extra_info.update(
@@ -249,7 +255,8 @@ PER_CORE = [("gpt2", "TiktokenTokenizer", 2.0), ("gpt-neox", "HFJsonTokenizer", 
 def _per_core_child(name: str, corpus: str, out: str, repeat: int) -> None:
     """In a subprocess with one thread: best-of-``repeat`` seconds of the raw ``encode_batch``
     over the shard's documents (in the reader's batches) and of ``run_shard`` on that shard."""
-    os.cpu_count = lambda: 1  # the adapters size their thread pools with os.cpu_count()
+    # one thread: TOKBENCH_THREADS=1 (tiktoken, SentencePiece) and RAYON_NUM_THREADS=1 (HF) come
+    # from the parent's environment
     from tokbench.kinds import RunOptions, get_kind
     from tokbench.metrics import default_metrics, get_metric
     from tokbench.registry import get_tokenizer, resolve
@@ -293,7 +300,7 @@ def _per_core_child(name: str, corpus: str, out: str, repeat: int) -> None:
 def test_full_pass_vs_raw_encode_per_core(benchmark, tmp_path, name, adapter, target):
     corpus = build_corpus(PER_CORE_SIZE)
     out = tmp_path / "per-core.json"
-    env = {**os.environ, "RAYON_NUM_THREADS": "1", "RAYON_RS_NUM_CPUS": "1", "OMP_NUM_THREADS": "1",
+    env = {**os.environ, "TOKBENCH_THREADS": "1", "RAYON_NUM_THREADS": "1", "RAYON_RS_NUM_CPUS": "1", "OMP_NUM_THREADS": "1",
            "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     code = (f"import sys; sys.path.insert(0, {str(TESTS_DIR)!r}); import test_benchmarks_scale as t; "
             f"t._per_core_child({name!r}, {str(corpus)!r}, {str(out)!r}, {REPEAT})")

@@ -21,7 +21,7 @@ from typing import Callable
 import numpy as np
 
 from .corpora import Corpus, doc_stats
-from .segment import segmenters_for, word_spans
+from .segment import segmenters_for, whitespace_spans, word_spans
 from .tokenized import TokenizedCorpus
 
 TOKENIZE_VERSION = 2  # 2: type_ids/type_text (each distinct id decoded alone)
@@ -104,31 +104,40 @@ def corpus_prep(corpus: Corpus, segs: dict[str, str]) -> _CorpusPrep:
 
 def build_prep(texts: list[str], langs: list[str], segs: dict[str, str]) -> _CorpusPrep:
     """Byte/char axes and word spans of ``texts`` (uncached: a shard's batch is seen once)."""
-    n_docs = len(texts)
     n_bytes, n_chars = doc_stats(texts)
     doc_byte0 = np.concatenate([[0], np.cumsum(n_bytes)])
     doc_char0 = np.concatenate([[0], np.cumsum(n_chars)])
     # corpus-wide char -> byte map (len = total chars + 1)
-    cps = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
+    joined = "".join(texts)
+    cps = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
     blen = 1 + (cps >= 0x80).astype(np.int64) + (cps >= 0x800) + (cps >= 0x10000)
     char_byte = np.concatenate([[0], np.cumsum(blen)])
+    # words (declared segmenter per language), as global character spans: the whitespace
+    # segmenter (most languages, code) vectorized over the batch, the others by regex per document
+    cs, ce = whitespace_spans(cps, doc_char0)
     del cps, blen
-    # words (declared segmenter per language), on the global byte axis
-    w_s, w_e, w_count = [], [], np.zeros(n_docs, np.int64)
+    other = [d for d, lang in enumerate(langs) if segs[lang] != "whitespace"]
+    if other:
+        keep = np.ones(len(cs), dtype=bool)
+        span_doc = np.searchsorted(doc_char0, cs, side="right") - 1
+        keep[np.isin(span_doc, other)] = False
+        extra_s, extra_e = [cs[keep]], [ce[keep]]
+        for d in other:
+            s, e = word_spans(texts[d], segs[langs[d]])
+            extra_s.append(doc_char0[d] + s)
+            extra_e.append(doc_char0[d] + e)
+        cs, ce = np.concatenate(extra_s), np.concatenate(extra_e)
+        order = np.argsort(cs, kind="stable")
+        cs, ce = cs[order], ce[order]
+    w_count = np.diff(np.searchsorted(cs, doc_char0))
     type_ids: dict[str, int] = {}
-    type_of: list[int] = []
     setdefault = type_ids.setdefault
-    for d, (text, lang) in enumerate(zip(texts, langs)):
-        s, e = word_spans(text, segs[lang])
-        w_s.append(char_byte[doc_char0[d] + s])
-        w_e.append(char_byte[doc_char0[d] + e])
-        w_count[d] = len(s)
-        type_of.extend(setdefault(text[a:b], len(type_ids)) for a, b in zip(s.tolist(), e.tolist()))
+    type_of = np.fromiter((setdefault(joined[a:b], len(type_ids)) for a, b in zip(cs.tolist(), ce.tolist())),
+                          dtype=np.int64, count=len(cs))
     return _CorpusPrep(
         n_bytes=n_bytes, n_chars=n_chars, doc_byte0=doc_byte0, doc_char0=doc_char0, char_byte=char_byte,
-        wstart=np.concatenate(w_s) if w_s else np.zeros(0, np.int64),
-        wend=np.concatenate(w_e) if w_e else np.zeros(0, np.int64),
-        w_count=w_count, word_types=list(type_ids), word_type_of=np.asarray(type_of, dtype=np.int64),
+        wstart=char_byte[cs], wend=char_byte[ce], w_count=w_count.astype(np.int64), word_types=list(type_ids),
+        word_type_of=type_of,
     )
 
 

@@ -8,10 +8,27 @@ byte lengths; backends with native offsets override it.
 from __future__ import annotations
 
 import itertools
+import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence, runtime_checkable
 
 import numpy as np
+
+
+def backend_threads() -> int:
+    """Threads a tokenizer library may use for one batch: ``$TOKBENCH_THREADS`` (set in each
+    worker process to its share of the cores, so W workers do not start W x cores threads),
+    else the cores this process may run on."""
+    try:
+        n = int(os.environ.get("TOKBENCH_THREADS") or 0)
+    except ValueError:
+        n = 0
+    if n > 0:
+        return n
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 2
 
 
 def _resolve(ref: str | Callable) -> Callable:

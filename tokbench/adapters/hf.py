@@ -77,9 +77,10 @@ class HFJsonTokenizer(BaseTokenizer):
         for tok, i in model_vocab.items():
             if i < len(lens) and all(c in table for c in tok):
                 lens[i] = len(tok)
-        model_ids = set(model_vocab.values())
         for i, t in added.items():
-            if i < len(lens) and i not in model_ids:
+            # an added token matches its literal content (also one the model vocabulary holds in
+            # plain form, such as gpt-neox's runs of spaces), unless the model has it byte-level
+            if i < len(lens) and lens[i] < 0:
                 lens[i] = len(t.content.encode("utf-8"))
         return lens
 

@@ -1,14 +1,13 @@
 """SentencePiece ``.model`` files (Llama 2, Mistral SPM, XLM-R, Phi-3, Gemma ...)."""
 from __future__ import annotations
 
-import os
 import unicodedata
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from .base import Backend, BaseTokenizer, char_to_byte, concat
+from .base import Backend, BaseTokenizer, backend_threads, char_to_byte, concat
 
 MARKER = "\u2581"  # ▁, SentencePiece's whitespace symbol
 
@@ -54,7 +53,7 @@ class SentencePieceTokenizer(BaseTokenizer):
         # a normaliser other than identity (XLM-R's nmt_nfkc ...) can change text lengths
         norm = m.normalizer_spec
         self._normalizes = bool(norm.precompiled_charsmap) or norm.name not in ("identity", "")
-        self._threads = os.cpu_count() or 2
+        self._threads = backend_threads()
         self._norm_chars: np.ndarray | None = None  # characters each piece spells (lazy)
 
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:

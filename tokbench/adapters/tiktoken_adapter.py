@@ -16,7 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .base import Backend, BaseTokenizer, concat
+from .base import Backend, BaseTokenizer, backend_threads, concat
 
 # tiktoken_ext.openai_public downloads these URLs; tiktoken caches each under sha1(url).
 _OPENAI_URLS = {
@@ -100,7 +100,7 @@ class TiktokenTokenizer(BaseTokenizer):
         for tok, rank in encoding._mergeable_ranks.items():
             lens[rank + id_offset] = len(tok)
         self._surface_len = lens
-        self._threads = os.cpu_count() or 2
+        self._threads = backend_threads()
 
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
         texts = list(texts)
@@ -110,7 +110,7 @@ class TiktokenTokenizer(BaseTokenizer):
             enc = self.enc.encode_ordinary
             out = [enc(t) for t in texts]
         else:
-            out = self.enc.encode_ordinary_batch(texts, num_threads=os.cpu_count() or 2)
+            out = self.enc.encode_ordinary_batch(texts, num_threads=self._threads)
         if self.id_offset:
             out = [[i + self.id_offset for i in ids] for ids in out]
         return out

@@ -24,7 +24,7 @@ _EXPORTS = {
     "rule_text": "thresholds",
     "find_examples": "examples",
     "render_markdown": "markdown",
-    "run_gate": "cli", "resolve_side": "cli", "GateError": "cli", "add_parser": "cli",
+    "run_gate": "cli", "resolve_side": "cli", "GateError": "results", "add_parser": "cli",
     "EXIT_OK": "cli", "EXIT_FAILED": "cli", "EXIT_BAD_INPUT": "cli",
 }
 

@@ -264,13 +264,14 @@ def compare(pairs: Sequence[CorpusPair], *, metrics: Sequence[str] | None = None
             metric_params: Mapping[str, dict] | None = None, thresholds: Mapping[str, Sequence[Any]] | None = None,
             resamples: int = DEFAULT_RESAMPLES, seed: int = 0, confidence: float = CONFIDENCE,
             full_ci: bool = False, baseline: str = "baseline", candidate: str = "candidate",
-            reference_name: str | None = None, examples: int = 5, meta: Mapping[str, Any] | None = None
-            ) -> Comparison:
+            reference_name: str | None = None, examples: int = 5, meta: Mapping[str, Any] | None = None,
+            extra_cells: Sequence[Cell] = ()) -> Comparison:
     """Compare ``candidate`` against ``baseline`` on every corpus pair; evaluate ``thresholds``.
 
     ``thresholds``: metric -> list of ``tokbench.suites.Threshold`` (or objects with the same
     attributes). ``full_ci``: also bootstrap metrics with vocabulary-sized statistics that no
-    threshold names (slow for large vocabularies).
+    threshold names (slow for large vocabularies). ``extra_cells``: cells of corpora compared
+    elsewhere (the sharded gate, :mod:`tokbench.gate.sharded`), checked with the same thresholds.
     """
     metric_params = dict(metric_params or {})
     thresholds = dict(thresholds or {})
@@ -283,6 +284,7 @@ def compare(pairs: Sequence[CorpusPair], *, metrics: Sequence[str] | None = None
     for pair in pairs:
         cells.extend(_compare_pair(pair, names, metric_params, thresholds, resamples, seed, confidence, full_ci,
                                    reference_name, skipped_array))
+    cells.extend(extra_cells)
     if skipped_array:
         notes.append(f"No CI for {', '.join(sorted(skipped_array))}: their statistics are vocabulary-sized "
                      "histograms; use --full-ci (slower) or a threshold on the metric to bootstrap them.")
@@ -293,7 +295,7 @@ def compare(pairs: Sequence[CorpusPair], *, metrics: Sequence[str] | None = None
     if examples:
         by_name = {p.name: p for p in pairs}
         for chk in example_scopes(result.failures):
-            if chk.key in result.examples:
+            if chk.key in result.examples or chk.corpus not in by_name:  # no examples on a sharded corpus
                 continue
             result.examples[chk.key] = find_examples(by_name[chk.corpus], chk.metric, chk.variant, chk.lang,
                                                      rule=chk.rule, k=examples, metric_params=metric_params,

@@ -21,12 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .results import GateError
+
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 RUN_PREFIX = "run:"
-
-
-class GateError(ValueError):
-    """Bad input for compare/check (exit 2); the message says what to fix."""
 
 
 def _err(msg: str) -> None:
@@ -159,12 +157,15 @@ def run_gate(baseline: str, candidate: str, *, suite: str | None = None, corpus:
              lang: str | None = None, limit_docs: int | None = None, resamples: int = 1000, seed: int = 0,
              full_ci: bool = False, examples: int = 5, results_dir: str | Path = "results",
              use_cache: bool = True, progress: bool = False, baseline_name: str | None = None,
-             candidate_name: str | None = None, lang_focus: list[str] | None = None):
+             candidate_name: str | None = None, lang_focus: list[str] | None = None, shard_bytes: int = 64 << 20,
+             executor: str = "auto", workers: int | None = None, scheduler: str | None = None):
     """Compare ``candidate`` against ``baseline`` on a suite's corpora (or one file); returns a
     :class:`tokbench.gate.bootstrap.Comparison` with the suite's thresholds evaluated.
 
     ``baseline_name``/``candidate_name``: the names the summary shows (``meta``); ``lang_focus``
-    is only checked here (exit 2 for a language no corpus has), the summary uses it."""
+    is only checked here (exit 2 for a language no corpus has), the summary uses it. A file
+    corpus of more than one shard (``shard_bytes``) runs sharded (:mod:`tokbench.gate.sharded`)
+    on ``executor`` / ``workers`` / ``scheduler``, as ``tokbench run`` does."""
     from ..corpora import CorpusError, load_corpus
     from ..metrics import get_metric
     from ..registry import RegistryError
@@ -172,7 +173,7 @@ def run_gate(baseline: str, candidate: str, *, suite: str | None = None, corpus:
     from ..suites import CorpusSpec, load_suite
     from ..tokenize import tokenize_corpus
     from .bootstrap import compare
-    from .results import CorpusPair
+    from .results import GateError, CorpusPair
 
     if resamples < 1:
         raise GateError("--resamples must be at least 1")
@@ -215,9 +216,14 @@ def run_gate(baseline: str, candidate: str, *, suite: str | None = None, corpus:
             ref_side = resolve_side(ref_name, results_dir=results_dir)
         else:
             drop_ref_metrics("the suite names no reference_tokenizer")
+    from .sharded import sharded_sources
+
+    sharded = sharded_sources(specs, base_dir, limit_docs, shard_bytes)
     corpora = [(name, load_corpus(name, spec, base_dir=base_dir).limit_docs(limit_docs))
-               for name, spec in specs.items()]
-    have = {l for _, corp in corpora for l in corp.langs}
+               for name, spec in specs.items() if name not in sharded]
+    have = {l for _, corp in corpora for l in corp.langs} | {l for src in sharded.values() for l in src.langs or ()}
+    if any(src.langs is None for src in sharded.values()):
+        have |= set(lang_focus)  # languages found while streaming: nothing to check them against yet
     missing = [code for code in lang_focus if code not in have]
     if missing:
         langs = "; ".join(f"{name}: {', '.join(corp.langs)}" for name, corp in corpora)
@@ -265,6 +271,13 @@ def run_gate(baseline: str, candidate: str, *, suite: str | None = None, corpus:
             vocab = {"b": b_side.vocab_size(tc_b), "c": c_side.vocab_size(tc_c)}
         corpora_meta[name] = {"langs": len(corp.langs), "docs": len(corp), "hash": corp.hash,
                               "limit_docs": limit_docs}
+    extra_cells = []
+    if sharded:
+        from .sharded import run_sharded
+
+        extra_cells = run_sharded(sharded, b_side, c_side, metrics, s, corpora_meta, notes, resamples=resamples,
+                                   seed=seed, executor=executor, workers=workers, scheduler=scheduler,
+                                   progress=progress)
     meta = {"suite": s.name, "suite_version": s.version, "suite_path": s.path,
             "baseline_hash": b_side.hash, "candidate_hash": c_side.hash,
             "baseline_run": b_side.run_id, "candidate_run": c_side.run_id,
@@ -274,7 +287,8 @@ def run_gate(baseline: str, candidate: str, *, suite: str | None = None, corpus:
             "reference": ref_name if any(m in ref_metrics for m in metrics) else None, "corpora": corpora_meta}
     result = compare(pairs, metrics=metrics, metric_params=s.metric_params, thresholds=s.thresholds,
                      resamples=resamples, seed=seed, full_ci=full_ci, baseline=b_side.label,
-                     candidate=c_side.label, reference_name=ref_name, examples=examples, meta=meta)
+                     candidate=c_side.label, reference_name=ref_name, examples=examples, meta=meta,
+                     extra_cells=extra_cells)
     if b_side.hash == c_side.hash:
         notes.append("baseline and candidate have the same fingerprint: identical tokenizers")
     result.notes = notes + result.notes
@@ -379,7 +393,8 @@ def _cmd(args, mode: str) -> int:
                           full_ci=args.full_ci, examples=args.examples, results_dir=args.results_dir,
                           use_cache=not args.no_cache, progress=not args.quiet,
                           baseline_name=args.name_baseline, candidate_name=args.name_candidate,
-                          lang_focus=args.lang_focus)
+                          lang_focus=args.lang_focus, shard_bytes=max(1, int(args.shard_mb * 2**20)),
+                          executor=args.executor, workers=args.workers, scheduler=args.scheduler)
     except (GateError, SuiteError, RegistryError, CorpusError, AssetError) as e:
         _err(str(e))
         return EXIT_BAD_INPUT
@@ -427,6 +442,12 @@ def _add_common(p) -> None:
     p.add_argument("--registry", action="append", help="extra tokenizer registry TOML (repeatable)")
     p.add_argument("--results-dir", default="results", help="results store for run:<run_id> (default: results/)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the tokenization cache")
+    p.add_argument("--shard-mb", type=float, default=64,
+                   help="a file corpus larger than this is compared shard by shard (default 64; docs/scale.md)")
+    p.add_argument("--executor", default="auto", choices=["auto", "serial", "processes", "dask"],
+                   help="where the shards run (as for tokbench run)")
+    p.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run the shards on this Dask cluster")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
 

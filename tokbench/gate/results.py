@@ -21,6 +21,10 @@ INCREASE_RULES = ("max_relative_increase", "max_absolute_increase", "max_value")
 RELATIVE_RULES = ("max_relative_increase", "max_relative_decrease")
 
 
+class GateError(ValueError):
+    """Bad input for compare/check (exit 2); the message says what to fix."""
+
+
 @dataclass
 class CorpusPair:
     """One corpus tokenized by both tokenizers (same documents, same order)."""

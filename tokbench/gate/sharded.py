@@ -25,6 +25,7 @@ metrics (``nsl``, ``premium``, ``parity``) are left out with a note; examples ar
 from __future__ import annotations
 
 import hashlib
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
@@ -34,7 +35,7 @@ from ..metrics import METRICS
 from ..schema import ALL_LANGS
 from ..sharded import ReducePlan, ShardStats, reduce_tc
 from .bootstrap import _ci, _doc_stats, bootstrap_values
-from .results import Cell, relative, scope_params
+from .results import Cell, GateError, relative, scope_params
 
 
 def poisson_weights(langs: Sequence[str], keys: Sequence[str], seed: int, resamples: int) -> np.ndarray:
@@ -57,6 +58,8 @@ class GateShard:
     boot: dict[str, dict[str, dict[str, dict[str, np.ndarray]]]] = field(default_factory=dict)
     integer: dict[str, dict[str, bool]] = field(default_factory=dict)  # metric -> statistic -> integer?
     no_ci: set[str] = field(default_factory=set)  # metrics with vocabulary-sized statistics
+    weight: dict[str, np.ndarray] = field(default_factory=dict)  # language -> (R,) sum of its weights
+    docs: dict[str, int] = field(default_factory=dict)  # language -> documents
 
     def merge(self, other: "GateShard") -> "GateShard":
         boot = {s: {m: {side: dict(v) for side, v in ms.items()} for m, ms in mm.items()} for s, mm in self.boot.items()}
@@ -72,8 +75,29 @@ class GateShard:
             mine = integer.setdefault(m, {})
             for k, is_int in v.items():
                 mine[k] = mine.get(k, True) and is_int
+        weight = dict(self.weight)
+        for lang, w in other.weight.items():
+            weight[lang] = weight[lang] + w if lang in weight else w
+        docs = {lang: self.docs.get(lang, 0) + other.docs.get(lang, 0) for lang in self.docs.keys() | other.docs.keys()}
         return GateShard(self.baseline.merge(other.baseline), self.candidate.merge(other.candidate), boot, integer,
-                         self.no_ci | other.no_ci)
+                         self.no_ci | other.no_ci, weight, docs)
+
+    def resampled(self, scope: str, metric: str, side: str) -> dict[str, np.ndarray] | None:
+        """The (R,) resampled sums of one scope, stratified: each language's sums scaled so that
+        its documents weigh as many as it has (sum of weights = its document count in every
+        resample), as the exact bootstrap draws each language's documents separately; the
+        ``"*"`` scope adds its languages' scaled sums, so its language mix stays fixed."""
+        langs = list(self.docs) if scope == ALL_LANGS else [scope]
+        out: dict[str, np.ndarray] = {}
+        for lang in langs:
+            sums = self.boot.get(lang, {}).get(metric, {}).get(side)
+            if sums is None:
+                return None
+            with np.errstate(divide="ignore", invalid="ignore"):
+                scale = np.where(self.weight[lang] > 0, self.docs[lang] / self.weight[lang], 0.0)
+            for k, v in sums.items():
+                out[k] = out[k] + v * scale if k in out else v * scale
+        return out
 
 
 @dataclass(frozen=True)
@@ -116,6 +140,7 @@ def run_gate_shard(task: GateTask) -> GateShard:
             tcs.append(tcs[0])
         W = poisson_weights(langs, keys, task.seed, task.resamples)
         acc = acc.merge(_reduce_batch(tcs[0], tcs[1], W, task.plan, segs))
+    acc.baseline.sha256 = reader.sha256
     return acc
 
 
@@ -123,8 +148,9 @@ def _reduce_batch(tc_b, tc_c, W: np.ndarray, plan: ReducePlan, segs: Mapping[str
     out = GateShard(reduce_tc(tc_b, plan), reduce_tc(tc_c, plan))
     lang = np.asarray(tc_b.lang)
     scopes = {l: np.flatnonzero(lang == l) for l in dict.fromkeys(lang.tolist())}
-    if plan.all_scope:
-        scopes[ALL_LANGS] = np.arange(tc_b.n_docs)
+    for l, docs in scopes.items():
+        out.weight[l] = W[docs].sum(axis=0).astype(np.float64)
+        out.docs[l] = len(docs)
     singles = {side: [tc.select(np.array([d])) for d in range(tc.n_docs)] for side, tc in (("b", tc_b), ("c", tc_c))}
     for name in plan.metrics:
         metric = METRICS[name]
@@ -134,12 +160,12 @@ def _reduce_batch(tc_b, tc_c, W: np.ndarray, plan: ReducePlan, segs: Mapping[str
             out.no_ci.add(name)
             continue
         out.integer[name] = dict(zip(per_side["b"].scalar_keys, per_side["b"].integer))
-        for scope, docs in scopes.items():
-            if ("all" if scope == ALL_LANGS else "lang") not in metric.scopes:
-                continue
+        for scope, docs in scopes.items():  # languages only: "*" is made of them (GateShard.resampled)
             slot = out.boot.setdefault(scope, {}).setdefault(name, {})
             for side, ds in per_side.items():
-                S = W[docs].T.astype(np.float64) @ ds.M[docs]  # (R, K): exact for integer statistics
+                # (R, K), exact for integer statistics; einsum's own loop, not BLAS, whose blocking
+                # (and so the last bits of float sums) depends on its thread count per process
+                S = np.einsum("dr,dk->rk", W[docs].astype(np.float64), ds.M[docs], optimize=False)
                 slot[side] = {k: S[:, j] for j, k in enumerate(ds.scalar_keys)}
     return out
 
@@ -159,10 +185,11 @@ def cells_of(name: str, g: GateShard, *, metrics: Sequence[str], metric_params: 
                                     langs if scope == ALL_LANGS else [scope])
             vb = metric.finalize(g.baseline.stats(scope, metric_name), p)
             vc = metric.finalize(g.candidate.stats(scope, metric_name), p)
-            boot = g.boot.get(scope, {}).get(metric_name)
+            sums = {side: g.resampled(scope, metric_name, side) for side in ("b", "c")}
+            boot = all(v is not None for v in sums.values())
             if boot:
                 ints = g.integer.get(metric_name, {})
-                rb, rc = (bootstrap_values(metric, _resamples(boot[side], ints), p) for side in ("b", "c"))
+                rb, rc = (bootstrap_values(metric, _resamples(sums[side], ints), p) for side in ("b", "c"))
             for variant in vb:
                 b, c = float(vb[variant].value), float(vc[variant].value)
                 cell = Cell(corpus=name, lang=scope, metric=metric_name, variant=variant, baseline=b, candidate=c,
@@ -187,15 +214,15 @@ def cells_of(name: str, g: GateShard, *, metrics: Sequence[str], metric_params: 
 def gate_sharded_corpus(name: str, src: Any, baseline: tuple[str, str], candidate: tuple[str, str], *,
                         metrics: Sequence[str], metric_params: Mapping[str, dict], segmenters: Mapping[str, str],
                         resamples: int, seed: int, confidence: float, pool: Any, batch_bytes: int,
-                        progress: Any = None) -> list[Cell]:
+                        progress: Any = None) -> tuple[list[Cell], dict]:
     """Run every shard of ``src`` (a :class:`tokbench.sources.CorpusSource`) through ``pool``,
-    merge in shard order, and return the corpus's cells. A shard that fails stops the gate."""
-    from .cli import GateError
-
+    merge in shard order; the corpus's cells and its facts (languages, documents, hash, shards).
+    A shard that fails stops the gate."""
     plan = ReducePlan(metrics=tuple(metrics), metric_params=metric_params, segmenters=dict(segmenters),
                       all_scope=not (src.langs and len(src.langs) == 1))
     tasks = [GateTask(baseline, candidate, sh, src.read, plan, resamples, seed, batch_bytes) for sh in src.shards]
     done: dict[int, GateShard] = {}
+    hashes = [""] * len(tasks)
     acc, merged = GateShard(), 0
     for i, result, err in pool.run(run_gate_shard, tasks):
         if progress is not None:
@@ -203,14 +230,71 @@ def gate_sharded_corpus(name: str, src: Any, baseline: tuple[str, str], candidat
         if err is not None:
             raise GateError(f"corpus {name!r}: shard {tasks[i].shard.id} failed: {type(err).__name__}: {err}")
         done[i] = result
+        hashes[i] = result.baseline.sha256
         while merged in done:  # in shard order: the same sums whichever process finished first
             acc = acc.merge(done.pop(merged))
             merged += 1
     from ..segment import segmenters_for
 
-    return cells_of(name, acc, metrics=metrics, metric_params=metric_params,
-                    segmenters=segmenters_for(acc.baseline.langs, dict(segmenters)), reference_name=None,
-                    confidence=confidence)
+    cells = cells_of(name, acc, metrics=metrics, metric_params=metric_params,
+                     segmenters=segmenters_for(acc.baseline.langs, dict(segmenters)), reference_name=None,
+                     confidence=confidence)
+    info = {"langs": len(acc.baseline.langs), "docs": acc.baseline.n_docs, "hash": src.corpus_hash(hashes),
+            "shards": len(tasks), "bootstrap": "poisson"}
+    return cells, info
+
+
+def sharded_sources(specs: dict, base_dir, limit_docs: int | None, shard_bytes: int) -> dict:
+    """The file corpora that are compared shard by shard: those of more than one shard."""
+    from ..sources import corpus_source
+
+    out = {}
+    for name, spec in specs.items():
+        if spec.source == "file" and not limit_docs and not spec.max_docs_per_lang:
+            src = corpus_source(name, spec, base_dir=base_dir, shard_bytes=shard_bytes)
+            if len(src.shards) > 1:
+                out[name] = src
+    return out
+
+
+def run_sharded(sharded: dict, b_side: Any, c_side: Any, metrics: list[str], s, corpora_meta: dict,
+                 notes: list[str], *, resamples: int, seed: int, executor: str, workers: int | None,
+                 scheduler: str | None, progress: bool) -> list:
+    from ..metrics import get_metric
+    from ..workers import make_pool
+    from .results import CONFIDENCE
+
+    for side in (b_side, c_side):
+        if side.spec is None:
+            raise GateError(side.rebuild_error or f"tokenizer {side.label!r} cannot be rebuilt")
+    doc_level = [m for m in metrics if get_metric(m).document_level]
+    if doc_level:
+        notes.append(f"{', '.join(doc_level)} left out on {', '.join(sharded)}: document-level metrics are not "
+                     "compared on sharded corpora")
+    shard_metrics = [m for m in metrics if m not in doc_level]
+    cells = []
+    with make_pool(executor, workers, scheduler, tasks=max(len(src.shards) for src in sharded.values())) as pool:
+        for name, src in sharded.items():
+            bar = None
+            if progress:
+                from tqdm.auto import tqdm
+
+                bar = tqdm(total=src.size, desc=f"{b_side.shown} vs {c_side.shown}/{name}", unit="B",
+                           unit_scale=True, file=sys.stderr)
+            try:
+                got, info = gate_sharded_corpus(
+                    name, src, (b_side.spec.source if b_side.path else b_side.name, b_side.hash),
+                    (c_side.spec.source if c_side.path else c_side.name, c_side.hash), metrics=shard_metrics,
+                    metric_params=s.metric_params, segmenters=s.segmenters, resamples=resamples, seed=seed,
+                    confidence=CONFIDENCE, pool=pool, batch_bytes=4 << 20, progress=bar.update if bar else None)
+            finally:
+                if bar:
+                    bar.close()
+            cells.extend(got)
+            corpora_meta[name] = info
+    notes.append(f"{', '.join(sharded)}: compared shard by shard; intervals from a Poisson bootstrap "
+                 "(docs/gate.md), no examples")
+    return cells
 
 
 def _resamples(sums: Mapping[str, np.ndarray], integer: Mapping[str, bool]):
@@ -220,4 +304,5 @@ def _resamples(sums: Mapping[str, np.ndarray], integer: Mapping[str, bool]):
         yield dict(zip(keys, vals))
 
 
-__all__ = ["GateShard", "GateTask", "cells_of", "gate_sharded_corpus", "poisson_weights", "run_gate_shard"]
+__all__ = ["GateShard", "GateTask", "cells_of", "gate_sharded_corpus", "poisson_weights", "run_gate_shard",
+           "run_sharded", "sharded_sources"]
