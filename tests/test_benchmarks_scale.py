@@ -79,7 +79,7 @@ RATIOS: dict[str, float | str] = {}  # printed by conftest.pytest_terminal_summa
 
 
 def _label(n: int) -> str:
-    return f"{n // 1024} GB" if n >= 1024 * MB and n % (1024 * MB) == 0 else f"{n / MB:g} MB"
+    return f"{n // (1024 * MB)} GB" if n >= 1024 * MB and n % (1024 * MB) == 0 else f"{n / MB:g} MB"
 
 
 def _gb(n: float) -> str:
@@ -244,7 +244,18 @@ def test_two_workers_throughput(benchmark, tmp_path):
     RATIOS[f"throughput 1 worker ({_label(WORKERS_SIZE)}, {WORKERS_SHARD_MB:g} MB shards)"] = \
         f"{n / MB / one.wall_s:.2f} MB/s ({one.wall_s:.1f}s)"
     RATIOS["throughput 2 workers"] = f"{n / MB / two.wall_s:.2f} MB/s ({two.wall_s:.1f}s)"
-    RATIOS["throughput 2 workers / 1 worker"] = speedup
+    RATIOS["throughput 2 workers / 1 worker (end to end, start-up included)"] = speedup
+    # steady state: shards finished per second once every worker has finished its first shard
+    # (the shard cache files' write times; start-up, planning and the last write excluded)
+    rates = [_steady_rate(tmp_path / d / "cache", workers) for d, workers in (("w1", 1), ("w2", 2))]
+    benchmark.extra_info.update(steady_shards_per_s_one=rates[0], steady_shards_per_s_two=rates[1])
+    RATIOS["throughput 2 workers / 1 worker (steady state, shards/s)"] = rates[1] / rates[0]
+
+
+def _steady_rate(cache: Path, workers: int) -> float:
+    t = sorted(p.stat().st_mtime for p in (cache / "shards").glob("??/*.pkl"))
+    assert len(t) > 2 * workers, t
+    return (len(t) - workers) / (t[-1] - t[workers - 1])
 
 
 # --- 3. the full intrinsic pass vs raw encode_batch, per core -------------------------------------

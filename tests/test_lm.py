@@ -191,3 +191,44 @@ def test_a_model_that_cannot_load_is_reported(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "model 'broken' could not be loaded" in err
     assert not list((tmp_path / "r").glob("parts/*.parquet"))
+
+
+def test_chunked_scoring_resumes_and_equals_one_call(tiny, fresh_cache):
+    """A corpus scored in chunks (each cached when done) gives the scores of one call; a run
+    that stops after the first chunk resumes at the second, rescoring nothing."""
+    from tokbench.lm.chunks import chunk_bounds, score_in_chunks
+    from tokbench.lm.score import score_documents
+
+    model, tok = tiny
+    langs = ["en"] * len(DOCS)
+    calls = []
+
+    def score(texts, ls, label):
+        calls.append(len(texts))
+        return score_documents(model, tok, texts, batch_size=2, max_length=128, langs=ls, label=label)
+
+    whole = score_documents(model, tok, DOCS, batch_size=2, max_length=128)
+    chunk = max(len(t.encode()) for t in DOCS)  # about one document per chunk
+    n_chunks = len(chunk_bounds(DOCS, chunk))
+    assert n_chunks >= 3
+
+    def stop_after_first(texts, ls, label):
+        if calls:
+            raise KeyboardInterrupt
+        return score(texts, ls, label)
+
+    with pytest.raises(KeyboardInterrupt):
+        score_in_chunks(stop_after_first, DOCS, langs, config_hash="h1", label="t", chunk_bytes=chunk)
+    assert len(calls) == 1
+    resumed = score_in_chunks(score, DOCS, langs, config_hash="h1", label="t", chunk_bytes=chunk)
+    assert len(calls) == n_chunks  # the first chunk came from the cache
+    for a, b in zip(resumed.docs, whole.docs):
+        assert (a.bytes, a.chars, a.words, a.tokens) == (b.bytes, b.chars, b.words, b.tokens)
+        assert a.ll == pytest.approx(b.ll, abs=1e-4)
+    assert resumed.bits_per_byte == pytest.approx(whole.bits_per_byte, rel=1e-5)
+    assert resumed.protocol["chunks"] == n_chunks
+    assert resumed.protocol["lm_eval_bits_per_byte"] == pytest.approx(whole.protocol["lm_eval_bits_per_byte"],
+                                                                      rel=1e-5)
+    again = score_in_chunks(lambda *a: pytest.fail("rescored a cached chunk"), DOCS, langs, config_hash="h1",
+                            label="t", chunk_bytes=chunk)
+    assert [d.ll for d in again.docs] == [d.ll for d in resumed.docs]

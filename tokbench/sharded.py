@@ -311,25 +311,35 @@ def _tokenizer(name: str, fingerprint: str) -> tuple[Any, Any]:
     return _BUILT[(name, fingerprint)]
 
 
-def run_shard(task: ShardTask) -> ShardStats:
-    """Read, tokenize and reduce one shard (in whichever process runs it)."""
+def shard_reader(shard: Any, read: Any, batch_bytes: int):
+    """Batches of (lang, key, text) of a file shard or a MemoryShard; ``.sha256`` once read."""
+    if isinstance(shard, MemoryShard):
+        return shard.open(batch_bytes)
+    from .stream import read_shard
+
+    return read_shard(shard, read, batch_bytes=batch_bytes)
+
+
+def tokenized_batches(reader: Any, name: str, segmenters: Mapping[str, str], tokenizers: list[tuple[Any, Any]]):
+    """For each batch of ``reader``: its segmenters and one TokenizedCorpus per (tokenizer,
+    caches) of ``tokenizers`` (the word segmentation is done once and shared)."""
     from .tokenize import _tokenize, build_prep
 
-    tok, caches = _tokenizer(task.tokenizer, task.tokenizer_hash)
-    if isinstance(task.shard, MemoryShard):
-        reader = task.shard.open(task.batch_bytes)
-    else:
-        from .stream import read_shard
-
-        reader = read_shard(task.shard, task.read, batch_bytes=task.batch_bytes)
-    acc = ShardStats()
     for batch in reader:
         langs, keys, texts = (list(x) for x in zip(*batch))
-        corpus = Corpus(name=str(task.shard.id), lang=langs, key=keys, text=texts)
-        segs = segmenters_for(corpus.langs, dict(task.plan.segmenters))
-        tc = _tokenize(tok, corpus, segs, prep=build_prep(texts, langs, segs), caches=caches)
+        corpus = Corpus(name=name, lang=langs, key=keys, text=texts)
+        segs = segmenters_for(corpus.langs, dict(segmenters))
+        prep = build_prep(texts, langs, segs)
+        yield segs, [_tokenize(tok, corpus, segs, prep=prep, caches=caches) for tok, caches in tokenizers]
+
+
+def run_shard(task: ShardTask) -> ShardStats:
+    """Read, tokenize and reduce one shard (in whichever process runs it)."""
+    tok, caches = _tokenizer(task.tokenizer, task.tokenizer_hash)
+    reader = shard_reader(task.shard, task.read, task.batch_bytes)
+    acc = ShardStats()
+    for _, (tc,) in tokenized_batches(reader, str(task.shard.id), task.plan.segmenters, [(tok, caches)]):
         acc = acc.merge(reduce_tc(tc, task.plan))
-        del tc, corpus, texts
     acc.sha256 = reader.sha256
     if not acc.meta:
         acc.meta = {"vocab_size": int(tok.vocab_size), "unk_ids": sorted(int(i) for i in tok.unk_ids),
@@ -338,4 +348,4 @@ def run_shard(task: ShardTask) -> ShardStats:
 
 
 __all__ = ["BATCH_BYTES", "MemoryShard", "ReducePlan", "ShardStats", "ShardTask", "finalize_rows",
-           "documents", "memory_shards", "provide_tokenizer", "reduce_tc", "run_shard"]
+           "documents", "memory_shards", "provide_tokenizer", "reduce_tc", "run_shard", "shard_reader", "tokenized_batches"]

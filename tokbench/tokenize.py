@@ -149,7 +149,7 @@ class TokenizeCaches:
 
     iso: dict[str, int] = field(default_factory=dict)
     text: dict[int, str] = field(default_factory=dict)
-    limit: int = 2_000_000
+    limit: int = 500_000
 
 
 def _tokenize(tok, corpus: Corpus, segs: dict[str, str], *, progress=None, prep: _CorpusPrep | None = None,
@@ -226,7 +226,7 @@ def _tokenize(tok, corpus: Corpus, segs: dict[str, str], *, progress=None, prep:
             np.add.at(unk_chars, tok_doc[is_unk], covered)
 
     # 6. each distinct id decoded alone (for lexicon-based metrics such as %LANG / %Pure)
-    type_ids = np.unique(ids)
+    type_ids = np.flatnonzero(np.bincount(ids)) if len(ids) else np.zeros(0, np.int64)  # sorted distinct ids
     texts_of = caches.text if caches is not None else {}
     if caches is not None and len(texts_of) > caches.limit:
         texts_of.clear()

@@ -51,7 +51,7 @@ from .results import (CONFIDENCE, DEFAULT_RESAMPLES, Cell, Check, CorpusPair, Ex
                       relative, scope_params)
 from .thresholds import evaluate_thresholds, threshold_coverage
 
-__all__ = ["Comparison", "compare", "resample_indices", "resample_weights", "bootstrap_values"]
+__all__ = ["Comparison", "cell_of", "compare", "resample_indices", "resample_weights", "bootstrap_values"]
 
 
 @dataclass
@@ -356,25 +356,35 @@ def _compare_pair(pair: CorpusPair, names: Sequence[str], metric_params: Mapping
                 p = scope_params(metric, lang, segs, metric_params, reference_name)
                 rb = bootstrap_values(metric, _resampled_stats(ds_b, docs, W), p)
                 boot[lang] = (rb, rb if same else bootstrap_values(metric, _resampled_stats(ds_c, docs, W), p))
+        no_ci = ("no CI: vocabulary-sized statistics are bootstrapped only with --full-ci or a threshold on "
+                 "this metric") if name in skipped_array else None
         for lang, _docs in scopes:
             vb, vc = point[lang]
             for variant in vb:
-                b, c = float(vb[variant].value), float(vc[variant].value)
-                cell = Cell(corpus=pair.name, lang=lang, metric=name, variant=variant, baseline=b, candidate=c,
-                            delta=c - b, rel_delta=float(relative(c, b)), n_baseline=int(vb[variant].n),
-                            n_candidate=int(vc[variant].n), higher_is_better=metric.direction(variant))
-                cell_notes = [n for n in (vb[variant].params.get("note"), vc[variant].params.get("note")) if n]
-                if lang in boot:
-                    rb, rc = boot[lang][0][variant], boot[lang][1][variant]
-                    cell.ci_low, cell.ci_high, nan_d = _ci(rc - rb, confidence)
-                    cell.rel_ci_low, cell.rel_ci_high, _ = _ci(relative(rc, rb), confidence)
-                    cell.base_ci_low, cell.base_ci_high, _ = _ci(rb, confidence)
-                    cell.cand_ci_low, cell.cand_ci_high, _ = _ci(rc, confidence)
-                    if nan_d and nan_d < len(rb):
-                        cell_notes.append(f"{nan_d} of {len(rb)} resamples undefined")
-                elif name in skipped_array:
-                    cell_notes.append("no CI: vocabulary-sized statistics are bootstrapped only with --full-ci "
-                                      "or a threshold on this metric")
-                cell.note = "; ".join(dict.fromkeys(cell_notes)) or None
-                cells.append(cell)
+                resampled = (boot[lang][0][variant], boot[lang][1][variant]) if lang in boot else None
+                cells.append(cell_of(pair.name, lang, metric, variant, vb[variant], vc[variant], resampled,
+                                     confidence, no_ci))
     return cells
+
+
+def cell_of(corpus: str, lang: str, metric, variant: str, vb, vc, resampled: tuple[np.ndarray, np.ndarray] | None,
+            confidence: float, no_ci: str | None = None) -> Cell:
+    """One cell: both point values (``Value``), the deltas and, from the (baseline, candidate)
+    resampled values when given, their percentile intervals; ``no_ci`` notes why there are none."""
+    b, c = float(vb.value), float(vc.value)
+    cell = Cell(corpus=corpus, lang=lang, metric=metric.name, variant=variant, baseline=b, candidate=c,
+                delta=c - b, rel_delta=float(relative(c, b)), n_baseline=int(vb.n), n_candidate=int(vc.n),
+                higher_is_better=metric.direction(variant))
+    notes = [n for n in (vb.params.get("note"), vc.params.get("note")) if n]
+    if resampled is not None:
+        rb, rc = resampled
+        cell.ci_low, cell.ci_high, nan_d = _ci(rc - rb, confidence)
+        cell.rel_ci_low, cell.rel_ci_high, _ = _ci(relative(rc, rb), confidence)
+        cell.base_ci_low, cell.base_ci_high, _ = _ci(rb, confidence)
+        cell.cand_ci_low, cell.cand_ci_high, _ = _ci(rc, confidence)
+        if nan_d and nan_d < len(rb):
+            notes.append(f"{nan_d} of {len(rb)} resamples undefined")
+    elif no_ci:
+        notes.append(no_ci)
+    cell.note = "; ".join(dict.fromkeys(notes)) or None
+    return cell

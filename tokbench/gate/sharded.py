@@ -34,8 +34,8 @@ import numpy as np
 from ..metrics import METRICS
 from ..schema import ALL_LANGS
 from ..sharded import ReducePlan, ShardStats, reduce_tc
-from .bootstrap import _ci, _doc_stats, bootstrap_values
-from .results import Cell, GateError, relative, scope_params
+from .bootstrap import _doc_stats, bootstrap_values, cell_of
+from .results import Cell, GateError, scope_params
 
 
 def poisson_weights(langs: Sequence[str], keys: Sequence[str], seed: int, resamples: int) -> np.ndarray:
@@ -116,30 +116,16 @@ class GateTask:
 
 def run_gate_shard(task: GateTask) -> GateShard:
     """Tokenize one shard with both sides; point statistics and Poisson-resampled sums."""
-    from ..corpora import Corpus
-    from ..segment import segmenters_for
-    from ..sharded import MemoryShard, _tokenizer
-    from ..tokenize import _tokenize, build_prep
+    from ..sharded import _tokenizer, shard_reader, tokenized_batches
 
-    sides = [_tokenizer(*task.baseline), _tokenizer(*task.candidate)]
     same = task.baseline[1] == task.candidate[1]
-    if isinstance(task.shard, MemoryShard):
-        reader = task.shard.open(task.batch_bytes)
-    else:
-        from ..stream import read_shard
-
-        reader = read_shard(task.shard, task.read, batch_bytes=task.batch_bytes)
+    sides = [_tokenizer(*task.baseline)] + ([] if same else [_tokenizer(*task.candidate)])
+    reader = shard_reader(task.shard, task.read, task.batch_bytes)
     acc = GateShard()
-    for batch in reader:
-        langs, keys, texts = (list(x) for x in zip(*batch))
-        corpus = Corpus(name=str(task.shard.id), lang=langs, key=keys, text=texts)
-        segs = segmenters_for(corpus.langs, dict(task.plan.segmenters))
-        prep = build_prep(texts, langs, segs)
-        tcs = [_tokenize(tok, corpus, segs, prep=prep, caches=caches) for tok, caches in sides[:1 if same else 2]]
-        if same:
-            tcs.append(tcs[0])
-        W = poisson_weights(langs, keys, task.seed, task.resamples)
-        acc = acc.merge(_reduce_batch(tcs[0], tcs[1], W, task.plan, segs))
+    for segs, tcs in tokenized_batches(reader, str(task.shard.id), task.plan.segmenters, sides):
+        tc_b, tc_c = tcs[0], tcs[-1]
+        W = poisson_weights(tc_b.lang.tolist(), tc_b.doc_key.tolist(), task.seed, task.resamples)
+        acc = acc.merge(_reduce_batch(tc_b, tc_c, W, task.plan, segs))
     acc.baseline.sha256 = reader.sha256
     return acc
 
@@ -163,10 +149,19 @@ def _reduce_batch(tc_b, tc_c, W: np.ndarray, plan: ReducePlan, segs: Mapping[str
         for scope, docs in scopes.items():  # languages only: "*" is made of them (GateShard.resampled)
             slot = out.boot.setdefault(scope, {}).setdefault(name, {})
             for side, ds in per_side.items():
-                # (R, K), exact for integer statistics; einsum's own loop, not BLAS, whose blocking
-                # (and so the last bits of float sums) depends on its thread count per process
-                S = np.einsum("dr,dk->rk", W[docs].astype(np.float64), ds.M[docs], optimize=False)
+                S = _weighted_sums(W[docs], ds.M[docs])
                 slot[side] = {k: S[:, j] for j, k in enumerate(ds.scalar_keys)}
+    return out
+
+
+def _weighted_sums(W: np.ndarray, M: np.ndarray, block: int = 256) -> np.ndarray:
+    """``W.T @ M`` ((D, R) weights, (D, K) statistics -> (R, K)), summed document after document:
+    exact for integer statistics, and the same float sums in every process (a BLAS or SIMD
+    product reorders the additions by thread count and memory alignment, which moved the last
+    bits of float statistics between a serial and a multi-process run)."""
+    out = np.zeros((W.shape[1], M.shape[1]), dtype=np.float64)
+    for a in range(0, len(M), block):  # a reduction over the outer axis adds rows in order
+        out += (W[a:a + block, :, None].astype(np.float64) * M[a:a + block, None, :]).sum(axis=0)
     return out
 
 
@@ -190,24 +185,12 @@ def cells_of(name: str, g: GateShard, *, metrics: Sequence[str], metric_params: 
             if boot:
                 ints = g.integer.get(metric_name, {})
                 rb, rc = (bootstrap_values(metric, _resamples(sums[side], ints), p) for side in ("b", "c"))
+            no_ci = "no CI: vocabulary-sized statistics are not bootstrapped on a sharded corpus" \
+                if metric_name in g.no_ci else None
             for variant in vb:
-                b, c = float(vb[variant].value), float(vc[variant].value)
-                cell = Cell(corpus=name, lang=scope, metric=metric_name, variant=variant, baseline=b, candidate=c,
-                            delta=c - b, rel_delta=float(relative(c, b)), n_baseline=int(vb[variant].n),
-                            n_candidate=int(vc[variant].n), higher_is_better=metric.direction(variant))
-                notes = [n for n in (vb[variant].params.get("note"), vc[variant].params.get("note")) if n]
-                if boot:
-                    xb, xc = rb[variant], rc[variant]
-                    cell.ci_low, cell.ci_high, nan_d = _ci(xc - xb, confidence)
-                    cell.rel_ci_low, cell.rel_ci_high, _ = _ci(relative(xc, xb), confidence)
-                    cell.base_ci_low, cell.base_ci_high, _ = _ci(xb, confidence)
-                    cell.cand_ci_low, cell.cand_ci_high, _ = _ci(xc, confidence)
-                    if nan_d and nan_d < len(xb):
-                        notes.append(f"{nan_d} of {len(xb)} resamples undefined")
-                elif metric_name in g.no_ci:
-                    notes.append("no CI: vocabulary-sized statistics are not bootstrapped on a sharded corpus")
-                cell.note = "; ".join(dict.fromkeys(notes)) or None
-                cells.append(cell)
+                resampled = (rb[variant], rc[variant]) if boot else None
+                cells.append(cell_of(name, scope, metric, variant, vb[variant], vc[variant], resampled, confidence,
+                                     no_ci))
     return cells
 
 

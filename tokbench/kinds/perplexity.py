@@ -1,7 +1,8 @@
 """The ``perplexity`` suite kind: zero-shot perplexity of causal LMs (docs/perplexity.md).
 
 Units: (model, corpus) scoring units, each scoring every document once with lm-eval's
-``loglikelihood_rolling`` (rows per language and for "*"), then, when the suite names a
+``loglikelihood_rolling`` (rows per language and for "*"), in chunks that are cached as they
+finish (``tokbench.lm.chunks``: a killed run resumes at the first unfinished chunk), then, when the suite names a
 ``reference_model``, one ``ppl_ratio`` unit per (candidate, corpus) computed from the stored
 scores of both. Models come from the model registry (``tokbench/lm/models.toml``) or the
 suite's ``[models.NAME]`` tables (the same schema; a ``transplant`` source builds a
@@ -319,16 +320,22 @@ class PerplexityKind(SuiteKind):
             for r in rows:
                 r.update(tokenizer=cand["_tokenizer"], tokenizer_hash=cand["_tokenizer_hash"])
             return rows
+        from ..lm.chunks import score_in_chunks
         from ..lm.score import score_documents
 
         model, tok, info = self._load(suite, mname, ctx)
         t1 = time.time()
         pr = suite.protocol
-        scores = score_documents(model, tok, list(corpus.text), batch_size=p["batch_size"], max_length=pr.max_length,
-                                 device=ctx.options.device, langs=list(corpus.lang),
+
+        def score(texts: list[str], langs: list[str], label: str):
+            return score_documents(model, tok, texts, batch_size=p["batch_size"], max_length=pr.max_length,
+                                   device=ctx.options.device, langs=langs, label=label,
+                                   task_dir=ctx.options.export_task, disable_tqdm=not ctx.options.progress)
+
+        scores = score_in_chunks(score, list(corpus.text), list(corpus.lang),
+                                 config_hash=unit.provenance["config_hash"],
                                  label=f"{suite.suite.name}_{unit.provenance['corpus']}",
-                                 task_dir=ctx.options.export_task, disable_tqdm=not ctx.options.progress)
-        ctx.advance(unit.size)
+                                 use_cache=ctx.options.use_cache, reuse=not ctx.options.force, progress=ctx.advance)
         ctx.log(f"scored {mname} on {unit.provenance['corpus']} ({len(corpus)} docs) in {time.time() - t1:.1f}s")
         ctx.state.setdefault("scores", {})[(mname, unit.provenance["corpus"])] = scores
         protocol = {**scores.protocol, "device": ctx.options.device or "auto", "model_source": info["source"],

@@ -10,13 +10,11 @@ the other shards still run (and are cached), and the unit fails: nothing half-ma
 """
 from __future__ import annotations
 
-import os
-import pickle
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from .. import cachefiles
 from ..sharded import ReducePlan, ShardStats, ShardTask, provide_tokenizer, run_shard
 from ..sources import CorpusSource, remember_shard_hash
 from .base import UnitContext
@@ -34,29 +32,11 @@ def _cache_path(task: ShardTask) -> Path:
 
 
 def load_cached(task: ShardTask) -> ShardStats | None:
-    path = _cache_path(task)
-    try:
-        with open(path, "rb") as fh:
-            out = pickle.load(fh)
-        return out if isinstance(out, ShardStats) else None
-    except FileNotFoundError:
-        return None
-    except Exception:  # a damaged cache entry is recomputed, never trusted
-        path.unlink(missing_ok=True)
-        return None
+    return cachefiles.load(_cache_path(task), ShardStats)
 
 
 def save_cached(task: ShardTask, stats: ShardStats) -> None:
-    path = _cache_path(task)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump(stats, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    cachefiles.save(_cache_path(task), stats)
 
 
 def _pool(ctx: UnitContext, tasks: int):
