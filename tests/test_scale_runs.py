@@ -180,3 +180,44 @@ def test_bad_first_record_is_exit_2_before_any_work(tmp_path, fresh_cache, capsy
     assert rc == 2
     assert "b.jsonl" in err and needle in err, err
     assert not (tmp_path / "r" / "parts").exists()
+
+
+def test_hub_dataset_streams_in_shards_like_files(tmp_path, fresh_cache):
+    """``source = "hub"`` with ``streaming = true``: one shard per data file of the streamed
+    ``datasets`` IterableDataset (here the generic "json" builder on local files, the same code
+    path as a hub id), the same rows as the file corpus of those files, and a rerun that knows
+    the corpus without reading it."""
+    docs = _udhr_dir(tmp_path / "docs")
+    files = sorted(str(p) for p in docs.glob("*.jsonl"))
+    hub = tmp_path / "hub.toml"
+    hub.write_text(_suite(tmp_path / "tmp.toml", docs).read_text().split("[corpora.docs]")[0] + f"""
+[corpora.docs]
+source = "hub"
+hub_id = "json"
+split = "train"
+streaming = true
+data_files = {json.dumps(files)}
+lang_field = "lang"
+key_field = "id"
+""")
+    assert main(["run", str(hub), "--results-dir", str(tmp_path / "rh"), "-q", "--no-report"]) == 0
+    assert main(["run", str(_suite(tmp_path / "f.toml", docs)), "--results-dir", str(tmp_path / "rf"), "-q",
+                 "--no-report", "--executor", "serial"]) == 0
+    a, b = _rows(tmp_path / "rh"), _rows(tmp_path / "rf")
+    assert len(a) == len(b) > 100 and (a[KEY].values == b[KEY].values).all()
+    assert (a["n"].values == b["n"].values).all()
+    np.testing.assert_allclose(a["value"].to_numpy(float), b["value"].to_numpy(float), rtol=1e-12, equal_nan=True)
+    from tokbench.corpora import CorpusSpec
+    from tokbench.hubstream import plan_hub_shards
+
+    spec = CorpusSpec(source="hub", hub_id="json", split="train", streaming=True, data_files=files, lang_field="lang")
+    assert len(plan_hub_shards(spec)) == 3
+    import tokbench.hubstream as hs
+
+    real = hs._HubReader.__iter__
+    hs._HubReader.__iter__ = lambda self: (_ for _ in ()).throw(AssertionError("a rerun read the dataset"))
+    try:
+        assert main(["run", str(hub), "--results-dir", str(tmp_path / "rh"), "-q", "--no-report"]) == 0
+    finally:
+        hs._HubReader.__iter__ = real
+    assert len(_rows(tmp_path / "rh")) == len(a)

@@ -310,6 +310,9 @@ class CorpusSpec(BaseModel):
     hub_id: str | None = None
     config: str | None = None
     split: str = "test"
+    streaming: bool = False  # hub: stream the dataset in shards (tokbench.hubstream), not load it whole
+    data_files: str | list[str] | None = None  # hub: data files for a generic builder ("json", "parquet")
+    revision: str | None = None  # hub: a pinned dataset revision
     max_docs_per_lang: int | None = None
 
     @model_validator(mode="after")
@@ -323,6 +326,8 @@ class CorpusSpec(BaseModel):
             raise ValueError("a `file` corpus needs `path`")
         if self.source == "hub" and not self.hub_id:
             raise ValueError("a `hub` corpus needs `hub_id`")
+        if self.source != "hub" and (self.streaming or self.data_files or self.revision):
+            raise ValueError("`streaming`, `data_files` and `revision` are for `hub` corpora")
         return self
 
 

@@ -284,7 +284,7 @@ class ShardTask:
     def cache_key(self) -> str:
         from .tokenize import TOKENIZE_VERSION
 
-        ident = self.shard.identity() if isinstance(self.shard, MemoryShard) else \
+        ident = self.shard.identity() if hasattr(self.shard, "identity") else \
             [self.shard.path, self.shard.id, list(self.shard.stat)]
         payload = [TOKENIZE_VERSION, self.tokenizer_hash, ident, repr(self.read), self.plan.signature(),
                    self.batch_bytes]
@@ -312,8 +312,8 @@ def _tokenizer(name: str, fingerprint: str) -> tuple[Any, Any]:
 
 
 def shard_reader(shard: Any, read: Any, batch_bytes: int):
-    """Batches of (lang, key, text) of a file shard or a MemoryShard; ``.sha256`` once read."""
-    if isinstance(shard, MemoryShard):
+    """Batches of (lang, key, text) of a file shard, a MemoryShard or a HubShard; ``.sha256`` once read."""
+    if hasattr(shard, "open"):
         return shard.open(batch_bytes)
     from .stream import read_shard
 

@@ -7,7 +7,10 @@ are read; the shard manifest (``<cache>/shards/manifest/``) remembers each shard
 its file's path, size and modification time, so a rerun over unchanged files knows the corpus
 hash, and so which rows are already stored, without reading the data again.
 
-``udhr`` and ``hub`` corpora, and any corpus cut by ``max_docs_per_lang`` / ``--limit-docs``
+``hub`` corpora with ``streaming = true`` stream too (:mod:`tokbench.hubstream`: one shard per
+data file of the dataset, identified by hub id, config, split, data files and revision).
+
+``udhr`` and other ``hub`` corpora, and any corpus cut by ``max_docs_per_lang`` / ``--limit-docs``
 (the first N documents of each language need the whole order), are loaded into memory and cut
 into :class:`tokbench.sharded.MemoryShard` s; their corpus hash is ``Corpus.hash``.
 """
@@ -42,7 +45,8 @@ class CorpusSource:
 def _manifest_path(shard: Any, read: Any) -> Path:
     from .assets import cache_dir
 
-    ident = json.dumps([shard.path, shard.id, list(shard.stat), repr(read)])
+    ident = json.dumps(shard.identity() if hasattr(shard, "identity") else
+                       [shard.path, shard.id, list(shard.stat), repr(read)])
     return cache_dir() / "shards" / "manifest" / f"{hashlib.sha256(ident.encode()).hexdigest()[:32]}.txt"
 
 
@@ -52,8 +56,6 @@ def remember_shard_hash(shard: Any, read: Any, sha256: str) -> None:
     import os
     import tempfile
 
-    if not hasattr(shard, "stat"):
-        return
     path = _manifest_path(shard, read)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
@@ -88,6 +90,15 @@ def corpus_source(name: str, spec: Any, *, base_dir: Path | None, limit_docs: in
         known = None if any(h is None for h in hashes) else corpus_hash(shards, hashes)
         langs = [spec.lang] if spec.lang else (list(spec.langs) or None)
         return CorpusSource(name, shards, read, known, langs, sum(s.size for s in shards))
+    if spec.source == "hub" and spec.streaming and not (limit_docs or spec.max_docs_per_lang):
+        from .hubstream import plan_hub_shards
+        from .stream import corpus_hash
+
+        shards = plan_hub_shards(spec)
+        hashes = [known_shard_hash(s, None) for s in shards]
+        known = None if any(h is None for h in hashes) else corpus_hash(shards, hashes)
+        langs = [spec.lang] if spec.lang else (list(spec.langs) or None)
+        return CorpusSource(name, shards, None, known, langs, sum(s.size for s in shards))
     corpus = load_corpus(name, spec, base_dir=base_dir).limit_docs(limit_docs)
     shards = memory_shards(corpus, shard_bytes)
     return CorpusSource(name, shards, None, corpus.hash, corpus.langs, sum(s.size for s in shards))
