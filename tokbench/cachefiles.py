@@ -26,17 +26,32 @@ def load(path: Path, cls: type) -> Any | None:
     return out if isinstance(out, cls) else None
 
 
+def entry(kind: str, key: str, suffix: str = ".pkl") -> Path:
+    """``<cache>/<kind>/<key[:2]>/<key><suffix>``: where the cache ``kind`` keeps ``key``."""
+    from .assets import cache_dir
+
+    return cache_dir() / kind / key[:2] / f"{key}{suffix}"
+
+
 def save(path: Path, obj: Any) -> None:
+    _write(path, pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def save_text(path: Path, text: str) -> None:
+    _write(path, text.encode("utf-8"))
+
+
+def _write(path: Path, data: bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
-            pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            fh.write(data)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
 
 
-__all__ = ["load", "save"]
+__all__ = ["entry", "load", "save", "save_text"]

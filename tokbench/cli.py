@@ -56,11 +56,12 @@ def cmd_run(args) -> int:
         kind = get_kind("tokenizer")
     else:
         kind, suite = load_any(args.suite)
+    from .workers import options_of
+
     options = RunOptions(results_dir=Path(args.results_dir), use_cache=not args.no_cache, force=args.force,
                          progress=not args.quiet, render=not args.no_report, limit_docs=args.limit_docs,
                          device=args.device, models=args.model, batch_size=args.batch_size, all_docs=args.all_docs,
-                         export_task=args.export_task, reuse_scores=args.reuse_scores, executor=args.executor,
-                         workers=args.workers, scheduler=args.scheduler, shard_bytes=max(1, int(args.shard_mb * 2**20)))
+                         export_task=args.export_task, reuse_scores=args.reuse_scores, **options_of(args))
     return run_and_report(kind, suite, options)
 
 
@@ -342,6 +343,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser; subcommands other than ``command`` (all of them when None) get a light
     placeholder, so `tokbench --version`, `--help` and `ls` import no subcommand module."""
     from . import __version__
+    from .workers import add_arguments as add_shard_arguments
 
     p = argparse.ArgumentParser(prog="tokbench", description="Tokenizer-quality benchmarks with provenance.")
     p.add_argument("--version", action="version", version=f"tokbench {__version__}")
@@ -362,12 +364,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     r.add_argument("--no-cache", action="store_true", help="do not read or write the tokenization cache")
     r.add_argument("--no-report", action="store_true", help="do not render the leaderboard afterwards")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
-    r.add_argument("--executor", default="auto", choices=["auto", "serial", "processes", "dask"],
-                   help="where shards run: auto (in this process for one shard, else local worker processes), "
-                        "serial, processes, dask (docs/scale.md)")
-    r.add_argument("--workers", type=int, help="worker processes (default: all cores)")
-    r.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run shards on this Dask cluster")
-    r.add_argument("--shard-mb", type=float, default=64, help="shard size of file corpora in MB (default 64)")
+    add_shard_arguments(r, shard_help="shard size of file corpora in MB (default 64)")
     r.add_argument("--device", help="model suites: torch device, e.g. cuda")
     r.add_argument("--model", action="append", help="model suites: only this model (repeatable)")
     r.add_argument("--batch-size", type=int, help="model suites: override the suite's batch size")

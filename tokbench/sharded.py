@@ -214,6 +214,20 @@ def finalize_rows(stats: ShardStats, plan: ReducePlan, reference: ShardStats | N
     return rows
 
 
+class InOrder:
+    """Shard results that arrive in any order, merged in shard order (``x.merge(y)``), so the
+    sums are the same whichever process finished first."""
+
+    def __init__(self, empty: Any) -> None:
+        self.result, self._next, self._waiting = empty, 0, {}
+
+    def add(self, i: int, part: Any) -> None:
+        self._waiting[i] = part
+        while self._next in self._waiting:
+            self.result = self.result.merge(self._waiting.pop(self._next))
+            self._next += 1
+
+
 # --- one shard, in a worker ----------------------------------------------------------------------
 @dataclass(frozen=True)
 class MemoryShard:
@@ -224,14 +238,11 @@ class MemoryShard:
     start: int
     end: int
     docs: tuple[tuple[str, str, str], ...]  # (lang, key, text)
+    size: int  # UTF-8 bytes of the texts (progress)
 
     @property
     def id(self) -> str:
         return f"{self.corpus}[{self.start}:{self.end}]"
-
-    @property
-    def size(self) -> int:
-        return sum(len(t.encode("utf-8")) for _, _, t in self.docs)
 
     def identity(self) -> list:
         return ["memory", self.corpus_hash, self.start, self.end]
@@ -265,7 +276,8 @@ def memory_shards(corpus: Corpus, shard_bytes: int) -> list[MemoryShard]:
         size += len(corpus.text[i])
         if size >= shard_bytes or i == n - 1:
             docs = tuple(zip(corpus.lang[start:i + 1], corpus.key[start:i + 1], corpus.text[start:i + 1]))
-            out.append(MemoryShard(corpus.name, corpus.hash, start, i + 1, docs))
+            nbytes = sum(len(t.encode("utf-8")) for t in corpus.text[start:i + 1])
+            out.append(MemoryShard(corpus.name, corpus.hash, start, i + 1, docs, nbytes))
             start, size = i + 1, 0
     return out
 
@@ -276,17 +288,15 @@ class ShardTask:
 
     tokenizer: str
     tokenizer_hash: str
-    shard: Any  # stream.Shard or MemoryShard
-    read: Any  # stream.ReadOptions (None for a MemoryShard)
+    shard: Any  # stream.Shard, MemoryShard or hubstream.HubShard (each has .id, .size, .identity())
+    read: Any  # stream.ReadOptions (None for the others)
     plan: ReducePlan
     batch_bytes: int = BATCH_BYTES
 
     def cache_key(self) -> str:
         from .tokenize import TOKENIZE_VERSION
 
-        ident = self.shard.identity() if hasattr(self.shard, "identity") else \
-            [self.shard.path, self.shard.id, list(self.shard.stat)]
-        payload = [TOKENIZE_VERSION, self.tokenizer_hash, ident, repr(self.read), self.plan.signature(),
+        payload = [TOKENIZE_VERSION, self.tokenizer_hash, self.shard.identity(), repr(self.read), self.plan.signature(),
                    self.batch_bytes]
         return hashlib.sha256(json.dumps(payload, default=str).encode()).hexdigest()[:40]
 
@@ -341,11 +351,12 @@ def run_shard(task: ShardTask) -> ShardStats:
     for _, (tc,) in tokenized_batches(reader, str(task.shard.id), task.plan.segmenters, [(tok, caches)]):
         acc = acc.merge(reduce_tc(tc, task.plan))
     acc.sha256 = reader.sha256
-    if not acc.meta:
-        acc.meta = {"vocab_size": int(tok.vocab_size), "unk_ids": sorted(int(i) for i in tok.unk_ids),
-                    "byte_fallback_ids": sorted(int(i) for i in tok.byte_fallback_ids)}
+    if not acc.meta:  # a shard without documents (all of another language)
+        from .tokenize import tokenizer_meta
+
+        acc.meta = tokenizer_meta(tok)
     return acc
 
 
-__all__ = ["BATCH_BYTES", "MemoryShard", "ReducePlan", "ShardStats", "ShardTask", "finalize_rows",
+__all__ = ["BATCH_BYTES", "InOrder", "MemoryShard", "ReducePlan", "ShardStats", "ShardTask", "finalize_rows",
            "documents", "memory_shards", "provide_tokenizer", "reduce_tc", "run_shard", "shard_reader", "tokenized_batches"]

@@ -34,6 +34,11 @@ class CorpusSource:
     langs: list[str] | None  # known languages (None: found while reading)
     size: int  # bytes, for progress
 
+    @property
+    def one_language(self) -> bool:
+        """Known to hold a single language (no ``"*"`` scope to compute)."""
+        return bool(self.langs) and len(self.langs) == 1
+
     def corpus_hash(self, shard_hashes: list[str]) -> str:
         if self.hash:
             return self.hash
@@ -45,23 +50,16 @@ class CorpusSource:
 def _manifest_path(shard: Any, read: Any) -> Path:
     from .assets import cache_dir
 
-    ident = json.dumps(shard.identity() if hasattr(shard, "identity") else
-                       [shard.path, shard.id, list(shard.stat), repr(read)])
+    ident = json.dumps([*shard.identity(), repr(read)])
     return cache_dir() / "shards" / "manifest" / f"{hashlib.sha256(ident.encode()).hexdigest()[:32]}.txt"
 
 
 def remember_shard_hash(shard: Any, read: Any, sha256: str) -> None:
     """Record a file shard's content hash under its file's path, size and mtime (and the read
     options: a parquet shard's hash covers the columns they select)."""
-    import os
-    import tempfile
+    from .cachefiles import save_text
 
-    path = _manifest_path(shard, read)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(sha256)
-    os.replace(tmp, path)
+    save_text(_manifest_path(shard, read), sha256)
 
 
 def known_shard_hash(shard: Any, read: Any) -> str | None:
@@ -72,33 +70,37 @@ def known_shard_hash(shard: Any, read: Any) -> str | None:
     return text if len(text) == 64 else None
 
 
+def streams(spec: Any, limit_docs: int | None = None) -> bool:
+    """Whether a ``[corpora.NAME]`` entry streams in shards (else it is loaded into memory)."""
+    return (spec.source == "file" or (spec.source == "hub" and spec.streaming)) \
+        and not (limit_docs or spec.max_docs_per_lang)
+
+
 def corpus_source(name: str, spec: Any, *, base_dir: Path | None, limit_docs: int | None = None,
                   shard_bytes: int = SHARD_BYTES) -> CorpusSource:
     """Plan the shards of a suite's ``[corpora.NAME]`` entry (CorpusError on bad input)."""
     from .corpora import load_corpus
     from .sharded import memory_shards
 
-    if spec.source == "file" and not (limit_docs or spec.max_docs_per_lang):
-        from .stream import ReadOptions, corpus_hash, plan_shards
+    if streams(spec, limit_docs):
+        from .stream import corpus_hash
 
-        read = ReadOptions(lang=spec.lang, lang_field=spec.lang_field, text_field=spec.text_field,
-                           key_field=spec.key_field, langs=tuple(spec.langs))
-        shards = plan_shards(spec.path, fmt=spec.format, base_dir=base_dir, shard_bytes=shard_bytes, opts=read)
+        if spec.source == "file":
+            from .stream import ReadOptions, plan_shards
+
+            read = ReadOptions(lang=spec.lang, lang_field=spec.lang_field, text_field=spec.text_field,
+                               key_field=spec.key_field, langs=tuple(spec.langs))
+            shards = plan_shards(spec.path, fmt=spec.format, base_dir=base_dir, shard_bytes=shard_bytes, opts=read)
+        else:
+            from .hubstream import plan_hub_shards
+
+            read, shards = None, plan_hub_shards(spec)
         hashes = [known_shard_hash(s, read) for s in shards]
-        if any(h is None for h in hashes) and sum(s.size for s in shards) <= shard_bytes:
+        if spec.source == "file" and any(h is None for h in hashes) and sum(s.size for s in shards) <= shard_bytes:
             hashes = _check_whole(name, spec.path, shards, read)
         known = None if any(h is None for h in hashes) else corpus_hash(shards, hashes)
         langs = [spec.lang] if spec.lang else (list(spec.langs) or None)
         return CorpusSource(name, shards, read, known, langs, sum(s.size for s in shards))
-    if spec.source == "hub" and spec.streaming and not (limit_docs or spec.max_docs_per_lang):
-        from .hubstream import plan_hub_shards
-        from .stream import corpus_hash
-
-        shards = plan_hub_shards(spec)
-        hashes = [known_shard_hash(s, None) for s in shards]
-        known = None if any(h is None for h in hashes) else corpus_hash(shards, hashes)
-        langs = [spec.lang] if spec.lang else (list(spec.langs) or None)
-        return CorpusSource(name, shards, None, known, langs, sum(s.size for s in shards))
     corpus = load_corpus(name, spec, base_dir=base_dir).limit_docs(limit_docs)
     shards = memory_shards(corpus, shard_bytes)
     return CorpusSource(name, shards, None, corpus.hash, corpus.langs, sum(s.size for s in shards))
@@ -123,4 +125,4 @@ def _check_whole(name: str, path: str, shards: list[Any], read: Any) -> list[str
     return hashes
 
 
-__all__ = ["SHARD_BYTES", "CorpusSource", "corpus_source", "known_shard_hash", "remember_shard_hash"]
+__all__ = ["SHARD_BYTES", "CorpusSource", "corpus_source", "known_shard_hash", "remember_shard_hash", "streams"]

@@ -67,6 +67,10 @@ class Shard:
             return f"{self.name}#rg{self.start}-{self.end}"
         return f"{self.name}@{self.start}-{self.end}"
 
+    def identity(self) -> list:
+        """What the shard caches are keyed by: the file, the range, and the file's size and mtime."""
+        return [self.path, self.id, list(self.stat)]
+
 
 def _split_ext(path: Path) -> tuple[str | None, str | None, str]:
     """(format, compression, suffix as written) from the file name."""

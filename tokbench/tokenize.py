@@ -242,9 +242,15 @@ def _tokenize(tok, corpus: Corpus, segs: dict[str, str], *, progress=None, prep:
         roundtrip_ok=roundtrip_ok, unk_chars=unk_chars,
         ids=ids, tok_offsets=tok_offsets, tok_nwords=tok_nwords,
         word_ntok=word_ntok, word_iso_ntok=word_iso_ntok, word_offsets=word_offsets,
-        meta={"vocab_size": int(tok.vocab_size), "unk_ids": sorted(int(i) for i in tok.unk_ids),
-              "byte_fallback_ids": sorted(int(i) for i in tok.byte_fallback_ids)},
+        meta=tokenizer_meta(tok),
     )
 
 
-__all__ = ["tokenize_corpus", "corpus_prep", "build_prep", "cache_key", "TokenizeCaches", "TOKENIZE_VERSION"]
+def tokenizer_meta(tok) -> dict:
+    """The tokenizer facts metrics read from ``TokenizedCorpus.meta``."""
+    return {"vocab_size": int(tok.vocab_size), "unk_ids": sorted(int(i) for i in tok.unk_ids),
+            "byte_fallback_ids": sorted(int(i) for i in tok.byte_fallback_ids)}
+
+
+__all__ = ["tokenize_corpus", "corpus_prep", "build_prep", "cache_key", "TokenizeCaches", "TOKENIZE_VERSION",
+           "tokenizer_meta"]

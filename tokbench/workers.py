@@ -156,6 +156,22 @@ class DaskPool(Pool):
         return f"on {where} ({self.workers} workers)"
 
 
+def add_arguments(parser, *, shard_help: str) -> None:
+    """The options of commands that run shards (``tokbench run``, ``check``/``compare``)."""
+    parser.add_argument("--executor", default="auto", choices=EXECUTORS,
+                        help="where shards run: auto (in this process for one shard, else local worker processes), "
+                             "serial, processes, dask (docs/scale.md)")
+    parser.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+    parser.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run shards on this Dask cluster")
+    parser.add_argument("--shard-mb", type=float, default=64, help=shard_help)
+
+
+def options_of(args) -> dict:
+    """``executor``, ``workers``, ``scheduler`` and ``shard_bytes`` from those options."""
+    return {"executor": args.executor, "workers": args.workers, "scheduler": args.scheduler,
+            "shard_bytes": max(1, int(args.shard_mb * 2**20))}
+
+
 def make_pool(executor: str = "auto", workers: int | None = None, scheduler: str | None = None,
               *, tasks: int = 1) -> Pool:
     """A pool for ``tasks`` shard tasks. ``auto``: in this process for a single task (tiny
@@ -174,4 +190,5 @@ def make_pool(executor: str = "auto", workers: int | None = None, scheduler: str
     return DaskPool(workers, scheduler)
 
 
-__all__ = ["EXECUTORS", "DaskPool", "ExecutorError", "Pool", "ProcessPool", "default_workers", "make_pool"]
+__all__ = ["EXECUTORS", "DaskPool", "ExecutorError", "Pool", "ProcessPool", "add_arguments", "default_workers",
+           "make_pool", "options_of"]

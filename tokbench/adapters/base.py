@@ -25,10 +25,9 @@ def backend_threads() -> int:
         n = 0
     if n > 0:
         return n
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 2
+    from ..workers import default_workers
+
+    return default_workers()
 
 
 def _resolve(ref: str | Callable) -> Callable:

@@ -380,6 +380,7 @@ def _write_outputs(result, args, mode: str) -> None:
 
 
 def _cmd(args, mode: str) -> int:
+    from ..workers import options_of
     from ..assets import AssetError
     from ..corpora import CorpusError
     from ..registry import RegistryError, add_registry_file
@@ -393,8 +394,7 @@ def _cmd(args, mode: str) -> int:
                           full_ci=args.full_ci, examples=args.examples, results_dir=args.results_dir,
                           use_cache=not args.no_cache, progress=not args.quiet,
                           baseline_name=args.name_baseline, candidate_name=args.name_candidate,
-                          lang_focus=args.lang_focus, shard_bytes=max(1, int(args.shard_mb * 2**20)),
-                          executor=args.executor, workers=args.workers, scheduler=args.scheduler)
+                          lang_focus=args.lang_focus, **options_of(args))
     except (GateError, SuiteError, RegistryError, CorpusError, AssetError) as e:
         _err(str(e))
         return EXIT_BAD_INPUT
@@ -413,6 +413,8 @@ def cmd_check(args) -> int:
 
 
 def _add_common(p) -> None:
+    from ..workers import add_arguments
+
     p.add_argument("baseline", help="registry name or alias, tokenizer path, or run:<run_id>[:<tokenizer>]")
     p.add_argument("candidate", help="registry name or alias, tokenizer path, or run:<run_id>[:<tokenizer>]")
     p.add_argument("--suite", help="suite name or TOML path whose corpora, metrics and [thresholds] are used "
@@ -442,12 +444,8 @@ def _add_common(p) -> None:
     p.add_argument("--registry", action="append", help="extra tokenizer registry TOML (repeatable)")
     p.add_argument("--results-dir", default="results", help="results store for run:<run_id> (default: results/)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the tokenization cache")
-    p.add_argument("--shard-mb", type=float, default=64,
-                   help="a file corpus larger than this is compared shard by shard (default 64; docs/scale.md)")
-    p.add_argument("--executor", default="auto", choices=["auto", "serial", "processes", "dask"],
-                   help="where the shards run (as for tokbench run)")
-    p.add_argument("--workers", type=int, help="worker processes (default: all cores)")
-    p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run the shards on this Dask cluster")
+    add_arguments(p, shard_help="a file corpus larger than this (MB) is compared shard by shard (default 64; "
+                                "docs/scale.md)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
 

@@ -33,7 +33,7 @@ import numpy as np
 
 from ..metrics import METRICS
 from ..schema import ALL_LANGS
-from ..sharded import ReducePlan, ShardStats, reduce_tc
+from ..sharded import BATCH_BYTES, InOrder, ReducePlan, ShardStats, reduce_tc
 from .bootstrap import _doc_stats, bootstrap_values, cell_of
 from .results import Cell, GateError, scope_params
 
@@ -202,21 +202,18 @@ def gate_sharded_corpus(name: str, src: Any, baseline: tuple[str, str], candidat
     merge in shard order; the corpus's cells and its facts (languages, documents, hash, shards).
     A shard that fails stops the gate."""
     plan = ReducePlan(metrics=tuple(metrics), metric_params=metric_params, segmenters=dict(segmenters),
-                      all_scope=not (src.langs and len(src.langs) == 1))
+                      all_scope=not src.one_language)
     tasks = [GateTask(baseline, candidate, sh, src.read, plan, resamples, seed, batch_bytes) for sh in src.shards]
-    done: dict[int, GateShard] = {}
     hashes = [""] * len(tasks)
-    acc, merged = GateShard(), 0
+    merged = InOrder(GateShard())
     for i, result, err in pool.run(run_gate_shard, tasks):
         if progress is not None:
             progress(tasks[i].shard.size)
         if err is not None:
             raise GateError(f"corpus {name!r}: shard {tasks[i].shard.id} failed: {type(err).__name__}: {err}")
-        done[i] = result
         hashes[i] = result.baseline.sha256
-        while merged in done:  # in shard order: the same sums whichever process finished first
-            acc = acc.merge(done.pop(merged))
-            merged += 1
+        merged.add(i, result)
+    acc = merged.result
     from ..segment import segmenters_for
 
     cells = cells_of(name, acc, metrics=metrics, metric_params=metric_params,
@@ -229,11 +226,11 @@ def gate_sharded_corpus(name: str, src: Any, baseline: tuple[str, str], candidat
 
 def sharded_sources(specs: dict, base_dir, limit_docs: int | None, shard_bytes: int) -> dict:
     """The file corpora that are compared shard by shard: those of more than one shard."""
-    from ..sources import corpus_source
+    from ..sources import corpus_source, streams
 
     out = {}
     for name, spec in specs.items():
-        if spec.source == "file" and not limit_docs and not spec.max_docs_per_lang:
+        if spec.source == "file" and streams(spec, limit_docs):  # the gate loads hub datasets whole
             src = corpus_source(name, spec, base_dir=base_dir, shard_bytes=shard_bytes)
             if len(src.shards) > 1:
                 out[name] = src
@@ -269,7 +266,7 @@ def run_sharded(sharded: dict, b_side: Any, c_side: Any, metrics: list[str], s, 
                     name, src, (b_side.spec.source if b_side.path else b_side.name, b_side.hash),
                     (c_side.spec.source if c_side.path else c_side.name, c_side.hash), metrics=shard_metrics,
                     metric_params=s.metric_params, segmenters=s.segmenters, resamples=resamples, seed=seed,
-                    confidence=CONFIDENCE, pool=pool, batch_bytes=4 << 20, progress=bar.update if bar else None)
+                    confidence=CONFIDENCE, pool=pool, batch_bytes=BATCH_BYTES, progress=bar.update if bar else None)
             finally:
                 if bar:
                     bar.close()

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import cachefiles
-from ..sharded import ReducePlan, ShardStats, ShardTask, provide_tokenizer, run_shard
+from ..sharded import InOrder, ReducePlan, ShardStats, ShardTask, provide_tokenizer, run_shard
 from ..sources import CorpusSource, remember_shard_hash
 from .base import UnitContext
 
@@ -25,10 +25,7 @@ class ShardFailures(RuntimeError):
 
 
 def _cache_path(task: ShardTask) -> Path:
-    from ..assets import cache_dir
-
-    key = task.cache_key()
-    return cache_dir() / "shards" / key[:2] / f"{key}.pkl"
+    return cachefiles.entry("shards", task.cache_key())
 
 
 def load_cached(task: ShardTask) -> ShardStats | None:
@@ -66,9 +63,8 @@ def run_shards(tokenizer: str, fingerprint: str, src: CorpusSource, plan: Reduce
     tasks = [ShardTask(tokenizer, fingerprint, sh, src.read, plan, o.batch_bytes) for sh in src.shards]
     if prebuilt is not None:
         provide_tokenizer(tokenizer, fingerprint, prebuilt)
-    done: dict[int, ShardStats] = {}
     hashes: list[str | None] = [None] * len(tasks)
-    acc, merged = ShardStats(), 0
+    merged = InOrder(ShardStats())
     failures: list[str] = []
     t0, docs = time.time(), 0
 
@@ -77,13 +73,10 @@ def run_shards(tokenizer: str, fingerprint: str, src: CorpusSource, plan: Reduce
             ctx.advance(tasks[i].shard.size)
 
     def accept(i: int, stats: ShardStats) -> None:
-        nonlocal acc, merged, docs
+        nonlocal docs
         hashes[i] = stats.sha256
-        done[i] = stats
         docs += stats.n_docs
-        while merged in done:  # merge in shard order: the same sums whatever the arrival order
-            acc = acc.merge(done.pop(merged))
-            merged += 1
+        merged.add(i, stats)
         if progress and ctx.postfix is not None:
             ctx.postfix(f"{tokenizer[:20]} {docs / max(time.time() - t0, 1e-9):,.0f} docs/s")
 
@@ -110,7 +103,7 @@ def run_shards(tokenizer: str, fingerprint: str, src: CorpusSource, plan: Reduce
     if failures:
         raise ShardFailures(f"{len(failures)} of {len(tasks)} shards failed (the others are cached for the rerun); "
                             + "; ".join(failures[:3]) + (" ..." if len(failures) > 3 else ""))
-    return acc, src.corpus_hash([h or "" for h in hashes])
+    return merged.result, src.corpus_hash([h or "" for h in hashes])
 
 
 __all__ = ["ShardFailures", "forget_shards", "load_cached", "run_shards", "save_cached"]

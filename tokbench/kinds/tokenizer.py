@@ -19,7 +19,6 @@ from typing import Any
 
 from ..sources import corpus_source
 from ..metrics import METRICS
-
 from ..segment import segmenters_for
 from ..suites import Suite, parse_suite
 from .base import RunOptions, SuiteKind, Unit, UnitContext
@@ -84,7 +83,7 @@ class TokenizerKind(SuiteKind):
             segs = segmenters_for(src.langs, suite.segmenters) if src.langs else dict(suite.segmenters)
             configs = {m: config_hash(m, suite.metric_params, segs, ref_hash) for m in metrics}
             plan = ReducePlan(metrics=tuple(metrics), metric_params=suite.metric_params, segmenters=segs,
-                              reference_name=ref_name, all_scope=not (src.langs and len(src.langs) == 1))
+                              reference_name=ref_name, all_scope=not src.one_language)
             shared = {"source": src, "plan": plan, "ref_hash": ref_hash, "ref_stats": None, "ref_failed": False,
                       "ref_done": False}
             for name in suite.suite.tokenizers:

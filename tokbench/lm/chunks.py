@@ -37,10 +37,10 @@ def chunk_bounds(texts: list[str], chunk_bytes: int = CHUNK_BYTES) -> list[tuple
 
 
 def _path(config_hash: str, start: int, end: int, chunk_bytes: int) -> Path:
-    from ..assets import cache_dir
+    from .. import cachefiles
 
     key = hashlib.sha256(json.dumps([config_hash, start, end, chunk_bytes]).encode()).hexdigest()[:40]
-    return cache_dir() / "scores" / key[:2] / f"{key}.pkl"
+    return cachefiles.entry("scores", key)
 
 
 def score_in_chunks(score: Callable[[list[str], list[str], str], Any], texts: list[str], langs: list[str], *,
