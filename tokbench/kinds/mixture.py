@@ -27,7 +27,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..suites import SuiteError, validation_problems
 from .base import KindMeta, RunOptions, SuiteKind, Unit, UnitContext
 
-MIXTURE_VERSION = 1
+MIXTURE_VERSION = 2  # 2: exact lazy constraints over every pair (count history), pair slack in the check
+
+
+CAVEAT = ("a share among the suite's categories only: training text of kinds not listed "
+          "(e.g. web prose, other languages) shifts every weight")
 
 
 class MixtureMeta(KindMeta):
@@ -68,8 +72,8 @@ class MixtureKind(SuiteKind):
     name = "mixture"
     unit_noun = "tokenizer(s)"
     metrics = ("mixture_weight",)
-    extras = ("scipy",)
-    install_hint = "pip install scipy"
+    extras = ("highspy",)
+    install_hint = "pip install 'tokbench[mixture]'"
 
     def load(self, path: Path, raw: dict):
         return load_mixture_suite(path, raw)
@@ -96,9 +100,10 @@ class MixtureKind(SuiteKind):
         units = []
         for tok in s.suite.tokenizers:
             th = resolve(tok).fingerprint()
-            merge_list = load_merges(tok)  # a tokenizer without merges is bad input: fail before any work
+            # a tokenizer without merges is bad input: fail before any work
+            merge_list = load_merges(tok, s.suite.merges)
             units.append(Unit(
-                label=f"tokenizer {tok!r}", scope="on the mixture categories", size=1,
+                label=f"tokenizer {tok!r}", scope="on the mixture categories", size=len(merge_list.merges),
                 done_when=[{"suite": s.suite.name, "tokenizer": tok, "tokenizer_hash": th,
                             "config_hash": config_hash, "metric": "mixture_weight"}],
                 provenance={"tokenizer": tok, "tokenizer_hash": th, "config_hash": config_hash},
@@ -111,15 +116,15 @@ class MixtureKind(SuiteKind):
         s, _ = suite
         p = unit.payload
         ml = p["merges"]
-        fit, info = infer(ml, p["samples"], merges=s.suite.merges, k=s.suite.competitors)
-        ctx.advance(1)
+        fit, info = infer(ml, p["samples"], merges=s.suite.merges, k=s.suite.competitors, progress=ctx.advance)
         params = {"merges": info["merges"], "total_slack": fit.slack, "sample_bytes": info["sample_bytes"],
                   "unverified_steps": fit.unverified, "competitors": s.suite.competitors,
+                  "missing_merges": info["missing_merges"], "sweeps": info["passes"], "constraints": info["constraints"],
                   "categories_hash": p["categories_hash"], "normalisation": "pair counts / sample bytes"}
         ptxt = json.dumps(params, sort_keys=True)
         rows = [{"lang": "*", "metric": "mixture_weight", "variant": "weight", "value": w,
                  "n": info["sample_bytes"][c], "corpus": c, "corpus_hash": p["categories_hash"],
-                 "params": ptxt, "note": None, "metric_version": MIXTURE_VERSION}
+                 "params": ptxt, "note": CAVEAT, "metric_version": MIXTURE_VERSION}
                 for c, w in fit.weights().items()]
         ctx.state.setdefault("lines", []).append(
             f"{unit.provenance['tokenizer']}: " + "  ".join(f"{c} {w:.3f}" for c, w in fit.weights().items())

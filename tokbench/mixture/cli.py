@@ -21,17 +21,17 @@ def add_parser(subparsers) -> None:
     p.add_argument("tokenizer", nargs="?", help="registry name or tokenizer file (not with --self-test)")
     p.add_argument("--categories", type=Path, metavar="FILE.toml",
                    help="[categories.NAME] tables: files (globs) and/or udhr (languages), bytes (budget)")
-    p.add_argument("--merges", type=int, metavar="T", help="use the first T merges (default: 1000; self-test 300)")
+    p.add_argument("--merges", type=int, metavar="T", help="use the first T merges (default: 1000)")
     p.add_argument("--competitors", type=int, default=30, metavar="K",
                    help="competing pairs recorded per step before the lazy checks (default 30)")
     p.add_argument("--self-test", action="store_true",
                    help="train BPEs on known random mixtures of the categories (default: local text) and infer them")
     p.add_argument("--seeds", type=int, default=3, metavar="N", help="self-test: mixtures drawn (default 3)")
     p.add_argument("--n-categories", type=int, metavar="N", help="self-test: only the first N categories")
-    p.add_argument("--train-bytes", type=int, default=600_000, metavar="B",
-                   help="self-test: training bytes per tokenizer (default 600000)")
-    p.add_argument("--sample-bytes", type=int, default=200_000, metavar="B",
-                   help="self-test: inference sample bytes per category (default 200000)")
+    p.add_argument("--train-bytes", type=int, default=4_000_000, metavar="B",
+                   help="self-test: training bytes per tokenizer (default 4000000)")
+    p.add_argument("--sample-bytes", type=int, default=2_000_000, metavar="B",
+                   help="self-test: inference sample bytes per category (default 2000000)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_infer_mixture)
 
@@ -44,6 +44,10 @@ def cmd_infer_mixture(args) -> int:
         v = getattr(args, opt, None)
         if v is not None and v < 1:
             raise BadInput(f"--{opt.replace('_', '-')} must be at least 1")
+    try:
+        import highspy  # noqa: F401
+    except ImportError:
+        raise BadInput("infer-mixture needs the HiGHS LP solver: pip install 'tokbench[mixture]'") from None
     cats = read_categories(args.categories) if args.categories else None
     if args.self_test:
         from .selftest import self_test
@@ -51,7 +55,7 @@ def cmd_infer_mixture(args) -> int:
         if args.tokenizer:
             raise BadInput("--self-test trains its own tokenizers: give no TOKENIZER")
         log = (lambda *a: None) if args.json else print
-        out = self_test(cats, n_cats=args.n_categories, seeds=args.seeds, merges=args.merges or 300,
+        out = self_test(cats, n_cats=args.n_categories, seeds=args.seeds, merges=args.merges or 1000,
                         train_bytes=args.train_bytes, sample_bytes=args.sample_bytes, k=args.competitors, log=log)
         if args.json:
             print(json.dumps(out, indent=1))
@@ -63,7 +67,7 @@ def cmd_infer_mixture(args) -> int:
     from .solve import infer
 
     t0 = time.time()
-    ml = load_merges(args.tokenizer)
+    ml = load_merges(args.tokenizer, args.merges or 1000)
     samples = {name: category_docs(name, spec) for name, spec in cats.items()}
     fit, info = infer(ml, samples, merges=args.merges or 1000, k=args.competitors)
     if args.json:

@@ -56,12 +56,15 @@ def bpe_parts(word: bytes, ranks: dict[bytes, int], max_rank: int | None = None)
     return parts
 
 
-def merges_from_ranks(ranks: dict[bytes, int]) -> list[tuple[bytes, bytes]]:
+def merges_from_ranks(ranks: dict[bytes, int], limit: int | None = None) -> list[tuple[bytes, bytes]]:
     """The merge list behind tiktoken ranks: for each token of length > 1, in rank order, the two
     lower-rank tokens that BPE restricted to lower ranks leaves it as (the last merge made).
-    A token that BPE cannot build from two lower-rank tokens is not a merge and is skipped."""
+    A token that BPE cannot build from two lower-rank tokens is not a merge and is skipped.
+    ``limit``: stop after that many merges (the first T are all an inference needs)."""
     out = []
     for tok, r in sorted(ranks.items(), key=lambda kv: kv[1]):
+        if limit is not None and len(out) >= limit:
+            break
         if len(tok) < 2:
             continue
         parts = bpe_parts(tok, ranks, max_rank=r)
@@ -89,11 +92,11 @@ def apply_merges(word: bytes | tuple[bytes, ...], merges: list[tuple[bytes, byte
     return parts
 
 
-def from_tiktoken(name: str, ranks: dict[bytes, int], pattern: str) -> MergeList:
+def from_tiktoken(name: str, ranks: dict[bytes, int], pattern: str, limit: int | None = None) -> MergeList:
     import regex
 
     pat = regex.compile(pattern)
-    return MergeList(name, merges_from_ranks(ranks), lambda text: pat.findall(text), _byte_symbols,
+    return MergeList(name, merges_from_ranks(ranks, limit), lambda text: pat.findall(text), _byte_symbols,
                      source="tiktoken ranks")
 
 
@@ -158,9 +161,10 @@ def from_hf_json(name: str, path: Path | str | None = None, *, tokenizer=None) -
     return MergeList(name, merges, split, to_symbols, source="tokenizer.json")
 
 
-def load_merges(name_or_spec) -> MergeList:
+def load_merges(name_or_spec, limit: int | None = None) -> MergeList:
     """The merge list of a registry tokenizer (or a tokenizer file path); MergeError (exit 2)
-    for tokenizers without one (Unigram, WordPiece, byte-level without merges)."""
+    for tokenizers without one (Unigram, WordPiece, byte-level without merges). ``limit``: only
+    the first that many merges are needed (tiktoken ranks then need not all be replayed)."""
     from ..adapters.hf import HFJsonTokenizer
     from ..adapters.tiktoken_adapter import TiktokenTokenizer
     from ..registry import get_tokenizer, resolve
@@ -169,14 +173,13 @@ def load_merges(name_or_spec) -> MergeList:
     if spec.backend == "byte":
         raise MergeError(f"tokenizer {spec.name!r} is byte-level and has no merge list")
     tok = get_tokenizer(spec)
-    if isinstance(tok, TiktokenTokenizer):
-        if tok.id_offset:
-            raise MergeError(f"tokenizer {spec.name!r}: tiktoken vocabularies with special ids first are not supported")
-        return from_tiktoken(spec.name, tok.enc._mergeable_ranks, tok.enc._pat_str)
+    if isinstance(tok, TiktokenTokenizer):  # ranks are the inner vocabulary: special ids first do not matter
+        return from_tiktoken(spec.name, tok.enc._mergeable_ranks, tok.enc._pat_str, limit)
     if isinstance(tok, HFJsonTokenizer):
-        return from_hf_json(spec.name, tokenizer=tok.tk)
-    raise MergeError(f"tokenizer {spec.name!r} (backend {spec.backend}) has no merge list that tokbench can read "
-                     "(supported: tiktoken ranks and HF tokenizer.json BPE)")
+        return from_hf_json(spec.name, tokenizer=tok.tk).truncated(limit)
+    raise MergeError(f"tokenizer {spec.name!r} (backend {spec.backend}, {type(tok).__name__}) has no merge list that "
+                     "tokbench can read: supported are tiktoken ranks and BPE tokenizer.json files (also byte-level "
+                     "BPE GGUF vocabularies); SentencePiece models keep their merges implicit in piece scores")
 
 
 def word_counts(ml: MergeList, texts: Iterable[str]) -> dict[tuple[bytes, ...], int]:

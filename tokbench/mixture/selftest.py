@@ -129,12 +129,13 @@ def categories_hash(cats: dict[str, CategorySpec], samples: dict[str, list[str]]
     return h.hexdigest()
 
 
+# local text of five kinds with at least ~17 MB each on a Debian machine with Python, C headers, Perl
 DEFAULT_CATEGORIES = {
     "python": CategorySpec(files=["/usr/lib/python3*/**/*.py"]),
     "c": CategorySpec(files=["/usr/include/**/*.h"]),
     "man-en": CategorySpec(files=["/usr/share/man/man[1-8]/*.gz"]),
-    "man-de": CategorySpec(files=["/usr/share/man/de/**/*.gz"]),
-    "man-ru": CategorySpec(files=["/usr/share/man/ru/**/*.gz", "/usr/share/man/uk/**/*.gz"], udhr=["ru"]),
+    "perl": CategorySpec(files=["/usr/share/perl/**/*.pm", "/usr/share/perl5/**/*.pm", "/usr/lib/*/perl/**/*.pm"]),
+    "changelog": CategorySpec(files=["/usr/share/doc/*/changelog*.gz"]),
 }
 
 
@@ -177,7 +178,7 @@ def train_bpe(texts: list[str], merges: int):
 
 
 def self_test(cats: dict[str, CategorySpec] | None = None, *, n_cats: int | None = None, seeds: int = 3,
-              merges: int = 300, train_bytes: int = 600_000, sample_bytes: int = 200_000, k: int = 30, chunk: int = 2000,
+              merges: int = 1000, train_bytes: int = 4_000_000, sample_bytes: int = 2_000_000, k: int = 30, chunk: int = 2000,
               log=print) -> dict:
     """Per seed: draw ``alpha ~ Dirichlet(1)``, train a BPE on ``alpha_i * train_bytes`` bytes of
     each category's training half, infer from a disjoint sample of ``sample_bytes`` per
