@@ -284,7 +284,7 @@ def test_thresholds_variant_and_langs_filters():
 def test_suite_threshold_tables_and_arrays(tmp_path):
     path = tmp_path / "s.toml"
     path.write_text(GATE_SUITE + '\n[[thresholds.pcw]]\nmax_absolute_increase = 0.1\n'
-                    '[[thresholds.pcw]]\nvariant = "strr"\nmin_value = 0.05\n', encoding="utf-8")
+                    '[[thresholds.pcw]]\nvariant = "unsplit"\nmin_value = 0.05\n', encoding="utf-8")
     s = load_suite(path)
     assert [t.rules() for t in s.thresholds["pcw"]] == [{"max_absolute_increase": 0.1}, {"min_value": 0.05}]
     assert s.thresholds["roundtrip"][0].use_ci is False

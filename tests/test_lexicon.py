@@ -127,10 +127,11 @@ def make_tc(docs: list[list[int]], texts: list[str], *, lang: str = "tr") -> Tok
     )
 
 
-TEXTS = [" ev", "ler", ".", "xqzt", "Kitap", "12"]
+TEXTS = [" ev", "ler", ".", "xqzt", " Kitap", "12"]
 #          word+root, affix, excluded, neither, word+root, excluded
 DOCS = [[0, 1, 2, 0], [3, 4, 5, 0]]
-# occurrences: ev x3, ler, ., xqzt, kitap, 12 -> 8 tokens, 2 excluded, 6 kept
+# occurrences: ev x3, ler, ., xqzt, kitap, 12 -> 8 tokens, 2 excluded, 6 kept. Positions (no
+# spans: from the texts): " ev", " Kitap" and the document-initial "xqzt" start words, "ler" follows "ev"
 # %TR  types: {ev, kitap} / {ev, ler, xqzt, kitap} = 2/4; tokens: (3 + 1) / 6
 # %Pure types: {ev, ler, kitap} / 4 = 3/4;               tokens: (3 + 1 + 1) / 6
 # excluded_share: 2 / 8

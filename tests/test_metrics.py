@@ -111,7 +111,8 @@ def expected_values(docs, *, vocab_size, unk_ids=(), byte_fallback_ids=(), ref_d
             "in_context_macro": _mean(len(d["ids"]) / len(d["word_ntok"]) for d in docs if d["word_ntok"]),
             "isolated": _div(sum(all_iso), len(all_iso)),
         },
-        "pcw": {"micro": pcw, "strr": 1 - pcw},
+        "pcw": {"micro": pcw, "unsplit": 1 - pcw},
+        "strr": {"isolated": _div(sum(1 for n in all_iso if n == 1), len(all_iso))},
         "continuation_share": {"micro": _div(sum(n - 1 for n in all_wn if n >= 2), sum(all_wn))},
         "bytes_per_token": {
             "micro": _div(sum(d["n_bytes"] for d in docs), tokens),
@@ -152,7 +153,18 @@ def expected_values(docs, *, vocab_size, unk_ids=(), byte_fallback_ids=(), ref_d
             "observed": h / math.log2(len(counter)) if len(counter) > 1 else NAN,
         }
     out["superword_share"] = {"micro": _div(sum(1 for d in docs for n in d["tok_nwords"] if n >= 2), tokens)}
+    out["zipf"] = _zipf_polyfit(sorted(counter.values(), reverse=True))
     return out
+
+
+def _zipf_polyfit(freqs: list[int]) -> dict[str, float]:
+    """Exponent and R^2 of numpy.polyfit on (ln rank, ln frequency), every observed type."""
+    if len(freqs) < 2:
+        return {"exponent": NAN, "r2": NAN}
+    x, y = np.log(np.arange(1, len(freqs) + 1)), np.log(np.asarray(freqs, dtype=float))
+    slope, icpt = np.polyfit(x, y, 1)
+    ss = float(np.sum((y - y.mean()) ** 2))
+    return {"exponent": -slope, "r2": 1 - float(np.sum((y - slope * x - icpt) ** 2)) / ss if ss else NAN}
 
 
 def same(got: float, want: float) -> bool:
@@ -229,12 +241,12 @@ def test_registry_names_order_and_metadata():
     assert INTRINSIC == (
         "fertility", "pcw", "continuation_share", "bytes_per_token", "chars_per_token", "nsl",
         "vocab_utilization", "unk_rate", "byte_fallback_rate", "roundtrip", "renyi_efficiency",
-        "shannon_efficiency", "superword_share",
+        "shannon_efficiency", "superword_share", "strr", "zipf",
     )
     # the intrinsic metrics first; opt-in families (PARALLEL, ...) are registered after them
     assert list(METRICS)[:len(INTRINSIC)] == list(INTRINSIC) and set(PARALLEL) <= set(METRICS)
     for name, m in METRICS.items():
-        assert isinstance(m, Metric) and m.name == name and m.version == 1
+        assert isinstance(m, Metric) and m.name == name and m.version == (2 if name == "pcw" else 1)
         assert m.unit and m.description.endswith(").") and m.higher_is_better in (True, False, None)
         assert len(m.variants) == len(set(m.variants)) >= 1
     assert METRICS["nsl"].needs_reference and sum(m.needs_reference for m in METRICS.values()) == 1
@@ -276,7 +288,8 @@ def test_fixed_corpus_literal_values():
     v = {name: {k: x.value for k, x in vals.items()} for name, vals in got.items()}
     assert v["fertility"] == {"in_context": 7 / 6, "in_context_macro": pytest.approx((4 / 2 + 3 / 4) / 2),
                               "isolated": 10 / 6}
-    assert v["pcw"] == {"micro": 1 / 6, "strr": 5 / 6}
+    assert v["pcw"] == {"micro": 1 / 6, "unsplit": 5 / 6}
+    assert v["strr"] == {"isolated": 3 / 6}
     assert v["continuation_share"]["micro"] == 1 / 7
     assert v["bytes_per_token"] == {"micro": 17 / 7, "macro": pytest.approx((5 / 4 + 12 / 3) / 2)}
     assert v["chars_per_token"] == {"micro": 13 / 7, "macro": pytest.approx((5 / 4 + 8 / 3) / 2)}
@@ -301,7 +314,7 @@ def test_fixed_corpus_literal_values():
     assert got["renyi_efficiency"]["vocab"].params["alpha"] == 2.5
     assert got["renyi_efficiency"]["vocab"].params["vocab_size"] == 10
     assert got["renyi_efficiency"]["observed"].params["vocab_size"] == 7
-    assert got["pcw"]["strr"].params["higher_is_better"] is True
+    assert got["pcw"]["unsplit"].params["higher_is_better"] is True
     # params are plain JSON (they go into the results store)
     for vals in got.values():
         for val in vals.values():

@@ -9,6 +9,8 @@ Sources:
 * ``file``: a local ``.txt`` (one document per line), ``.jsonl``/``.json`` or ``.parquet`` file,
   loaded through ``datasets``; language from ``lang`` (whole file) or ``lang_field``.
 * ``hub``: a Hugging Face dataset id (online users only), through ``datasets.load_dataset``.
+* ``domain``: real domain text (code, legal, man pages, LaTeX, JSON/YAML) from pinned package
+  archives, one language tag per domain (:mod:`tokbench.domains`, ``registry/domains.toml``).
 
 >>> docs = Corpus.from_records("demo", [{"lang": "en", "text": "Hello"}])
 >>> docs.langs, len(docs.hash)
@@ -298,7 +300,7 @@ def doc_stats(texts: list[str]) -> tuple["np.ndarray", "np.ndarray"]:
 class CorpusSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    source: Literal["udhr", "file", "hub"]
+    source: Literal["udhr", "file", "hub", "numbers", "domain"]  # domain: tokbench.domains
     langs: list[str] = []  # udhr / hub: languages to keep (empty = all)
     unit: Literal["article", "paragraph"] = "article"  # udhr document unit
     path: str | None = None  # file
@@ -314,6 +316,9 @@ class CorpusSpec(BaseModel):
     data_files: str | list[str] | None = None  # hub: data files for a generic builder ("json", "parquet")
     revision: str | None = None  # hub: a pinned dataset revision
     max_docs_per_lang: int | None = None
+    seed: int | None = None  # numbers: the generator's seed (tokbench.corpora_numbers)
+    n: int | None = None  # numbers: documents per language and family
+    contexts: int | None = None  # numbers: sentences each generated number is placed in
 
     @model_validator(mode="after")
     def _check(self):
@@ -328,7 +333,45 @@ class CorpusSpec(BaseModel):
             raise ValueError("a `hub` corpus needs `hub_id`")
         if self.source != "hub" and (self.streaming or self.data_files or self.revision):
             raise ValueError("`streaming`, `data_files` and `revision` are for `hub` corpora")
+        if self.source != "numbers" and (self.seed is not None or self.n is not None or self.contexts is not None):
+            raise ValueError("`seed`, `n` and `contexts` are for `numbers` corpora")
+        if self.source == "numbers" and any(v is not None and v < 1 for v in (self.n, self.contexts)):
+            raise ValueError("a `numbers` corpus needs `n` and `contexts` of at least 1")
+        if self.source == "numbers" and self.contexts is not None and self.contexts > 5:
+            raise ValueError("a `numbers` corpus has 5 sentence templates per language: `contexts` at most 5")
         return self
+
+
+def load_numbers(name: str, spec: CorpusSpec) -> Corpus:
+    """A ``numbers`` corpus: generated number contexts (:mod:`tokbench.corpora_numbers`)."""
+    from . import corpora_numbers as gen
+
+    if spec.langs:
+        check_langs(name, list(spec.langs), set(gen.LANGS))
+    n = gen.DEFAULT_N if spec.n is None else spec.n
+    contexts = gen.DEFAULT_CONTEXTS if spec.contexts is None else spec.contexts
+    seed = spec.seed or 0
+    records = gen.generate(seed=seed, n=n, contexts=contexts, langs=list(spec.langs) or None)
+    return Corpus.from_records(name, records, source=f"numbers(v{gen.GENERATOR_VERSION}, seed={seed}, n={n}, "
+                                                     f"contexts={contexts})")
+
+
+def load_domains(*, name: str, langs: list[str] | None = None) -> Corpus:
+    """A ``domain`` corpus: the domains ``langs`` (default: all) of :mod:`tokbench.domains`, in
+    that order; the ``udhr`` domain (the English reference) from the UDHR."""
+    from .domains import domain_records, domain_specs
+
+    specs = domain_specs()
+    langs = list(langs or specs)
+    check_langs(name, langs, set(specs))
+    records = []
+    for lang in langs:
+        if specs[lang].source == "udhr":
+            c = load_udhr(langs=[lang], name=lang)
+            records += [{"lang": lang, "key": f"udhr/{k}", "text": t} for k, t in zip(c.key, c.text)]
+        else:
+            records += domain_records(specs[lang])
+    return Corpus.from_records(name, records, source="domain:" + ",".join(langs))
 
 
 def load_corpus(name: str, spec: CorpusSpec, *, base_dir: Path | None = None) -> Corpus:
@@ -343,6 +386,10 @@ def load_corpus(name: str, spec: CorpusSpec, *, base_dir: Path | None = None) ->
                            text_field=spec.text_field, key_field=spec.key_field, fmt=spec.format)
         if spec.langs:
             corpus = corpus.select_langs(spec.langs)
+    elif spec.source == "numbers":
+        corpus = load_numbers(name, spec)
+    elif spec.source == "domain":
+        corpus = load_domains(name=name, langs=list(spec.langs) or None)
     else:
         corpus = load_hub(spec.hub_id, name=name, config=spec.config, split=spec.split, text_field=spec.text_field,
                           lang=spec.lang, lang_field=spec.lang_field, key_field=spec.key_field)

@@ -235,7 +235,13 @@ def _tokenize(tok, corpus: Corpus, segs: dict[str, str], *, progress=None, prep:
             texts_of[i] = tok.token_bytes(int(i)).decode("utf-8", errors="replace")
     type_text = np.asarray([texts_of[i] for i in type_ids.tolist()], dtype=str) if len(type_ids) else np.zeros(0, str)
 
+    # 7. document-relative token spans and the text itself (digit-run metrics read them)
+    tok_doc = np.repeat(np.arange(n_docs), n_tokens)
+    text_utf8 = np.frombuffer("".join(texts).encode("utf-8"), dtype=np.uint8)
+
     return TokenizedCorpus(
+        tok_start=(tstart - doc_byte0[tok_doc]).astype(np.int64), tok_end=(tend - doc_byte0[tok_doc]).astype(np.int64),
+        text_utf8=text_utf8,
         type_ids=type_ids, type_text=type_text,
         lang=np.asarray(corpus.lang, dtype=str), doc_key=np.asarray(corpus.key, dtype=str),
         n_bytes=prep.n_bytes, n_chars=prep.n_chars, n_words=w_count, n_tokens=n_tokens,
@@ -247,9 +253,10 @@ def _tokenize(tok, corpus: Corpus, segs: dict[str, str], *, progress=None, prep:
 
 
 def tokenizer_meta(tok) -> dict:
-    """The tokenizer facts metrics read from ``TokenizedCorpus.meta``."""
+    """The tokenizer facts metrics read from ``TokenizedCorpus.meta`` (and ``extra_meta`` of a
+    backend that has one: the python backend's ``spans`` and ``invertible``)."""
     return {"vocab_size": int(tok.vocab_size), "unk_ids": sorted(int(i) for i in tok.unk_ids),
-            "byte_fallback_ids": sorted(int(i) for i in tok.byte_fallback_ids)}
+            "byte_fallback_ids": sorted(int(i) for i in tok.byte_fallback_ids), **getattr(tok, "extra_meta", {})}
 
 
 __all__ = ["tokenize_corpus", "corpus_prep", "build_prep", "cache_key", "TokenizeCaches", "TOKENIZE_VERSION",

@@ -27,6 +27,11 @@ word_offsets         (D+1,)     CSR offsets of words per document
 type_ids             (K,)       distinct token ids of the whole corpus, sorted (not per doc)
 type_text            (K,)       each of those ids decoded ALONE (UTF-8; invalid byte
                                  sequences as U+FFFD; SentencePiece's marker as a space)
+tok_start / tok_end  (T,)       each token's span in its document: UTF-8 byte offsets,
+                                 document-relative (empty when not computed)
+text_utf8            (B,)       the documents' UTF-8 bytes, concatenated (uint8; document
+                                 d is ``n_bytes[d]`` long; empty when not kept): with the
+                                 spans, what digit-run metrics read (:meth:`doc_text`)
 ===================  =========  ==========================================================
 
 The ``meta`` dict carries tokenizer facts metrics need: ``vocab_size``, ``unk_ids``,
@@ -43,7 +48,7 @@ import numpy as np
 ARRAY_FIELDS = (
     "lang", "doc_key", "n_bytes", "n_chars", "n_words", "n_tokens", "roundtrip_ok", "unk_chars",
     "ids", "tok_offsets", "tok_nwords", "word_ntok", "word_iso_ntok", "word_offsets",
-    "type_ids", "type_text",
+    "type_ids", "type_text", "tok_start", "tok_end", "text_utf8",
 )
 PER_DOC = ("lang", "doc_key", "n_bytes", "n_chars", "n_words", "n_tokens", "roundtrip_ok", "unk_chars")
 
@@ -66,6 +71,9 @@ class TokenizedCorpus:
     word_offsets: np.ndarray
     type_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     type_text: np.ndarray = field(default_factory=lambda: np.zeros(0, str))
+    tok_start: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    tok_end: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    text_utf8: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint8))
     meta: dict = field(default_factory=dict)
 
     @property
@@ -87,11 +95,16 @@ class TokenizedCorpus:
         out = {name: getattr(self, name)[docs] for name in PER_DOC}
         tok_idx, tok_off = _gather(self.tok_offsets, docs)
         word_idx, word_off = _gather(self.word_offsets, docs)
+        spans = {}
+        if self.has_spans:
+            spans = {"tok_start": self.tok_start[tok_idx], "tok_end": self.tok_end[tok_idx]}
+        if self.has_text:
+            spans["text_utf8"] = self.text_utf8[_gather(self._byte_offsets(), docs)[0]]
         return TokenizedCorpus(
             **out,
             ids=self.ids[tok_idx], tok_offsets=tok_off, tok_nwords=self.tok_nwords[tok_idx],
             word_ntok=self.word_ntok[word_idx], word_iso_ntok=self.word_iso_ntok[word_idx],
-            word_offsets=word_off, type_ids=self.type_ids, type_text=self.type_text, meta=dict(self.meta),
+            word_offsets=word_off, type_ids=self.type_ids, type_text=self.type_text, meta=dict(self.meta), **spans,
         )
 
     def for_lang(self, lang: str) -> "TokenizedCorpus":
@@ -99,6 +112,28 @@ class TokenizedCorpus:
 
     def doc_ids(self, d: int) -> np.ndarray:
         return self.ids[self.tok_offsets[d]:self.tok_offsets[d + 1]]
+
+    # --- token spans and text (kept by tokbench.tokenize; empty in hand-made corpora) ---
+    @property
+    def has_spans(self) -> bool:
+        return len(self.tok_start) == len(self.ids) and len(self.tok_end) == len(self.ids)
+
+    @property
+    def has_text(self) -> bool:
+        return len(self.text_utf8) == int(np.sum(self.n_bytes, dtype=np.int64))
+
+    def _byte_offsets(self) -> np.ndarray:
+        return np.concatenate([[0], np.cumsum(np.asarray(self.n_bytes, dtype=np.int64))]).astype(np.int64)
+
+    def doc_text(self, d: int) -> str:
+        """Document ``d``'s text (needs ``text_utf8``)."""
+        off = self._byte_offsets()
+        return self.text_utf8[off[d]:off[d + 1]].tobytes().decode("utf-8")
+
+    def doc_spans(self, d: int) -> tuple[np.ndarray, np.ndarray]:
+        """Document ``d``'s token spans: document-relative UTF-8 byte offsets (starts, ends)."""
+        a, b = self.tok_offsets[d], self.tok_offsets[d + 1]
+        return self.tok_start[a:b], self.tok_end[a:b]
 
     # --- persistence (the tokenization cache) ---------------------------------------
     def save(self, path: Path) -> None:

@@ -53,7 +53,8 @@ for _name, _ref in (("tiktoken", "tokbench.adapters.tiktoken_adapter:TIKTOKEN"),
                     ("transformers", "tokbench.adapters.hf:TRANSFORMERS"),
                     ("sentencepiece", "tokbench.adapters.spm:SENTENCEPIECE"),
                     ("gguf", "tokbench.adapters.gguf:GGUF"),
-                    ("byte", "tokbench.adapters.byte:BYTE")):
+                    ("byte", "tokbench.adapters.byte:BYTE"),
+                    ("python", "tokbench.adapters.python:PYTHON")):
     BACKENDS.add(_name, _ref)
 
 

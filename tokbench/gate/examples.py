@@ -3,7 +3,7 @@
 A metric whose metadata says ``word_examples`` (its value follows the tokens per word) gets
 words: those whose token count moved most in the bad direction. Which way is bad comes from
 the metric's direction for the variant (``Metric.direction``): for a lower-is-better variant
-more tokens per word is a regression, for a higher-is-better one (``pcw/strr``) the value
+more tokens per word is a regression, for a higher-is-better one (``pcw/unsplit``) the value
 falls as words split, so a failing decrease also means words that grew. A variant named
 ``isolated`` counts each word encoded alone. Other metrics (and word metrics when the words
 do not align) get the documents whose own value moved most. Nothing here calls a tokenizer:

@@ -32,6 +32,8 @@ SUITE_KINDS.add("tokenizer", "tokbench.kinds.tokenizer:TokenizerKind")
 SUITE_KINDS.add("perplexity", "tokbench.kinds.perplexity:PerplexityKind")
 SUITE_KINDS.add("charlevel", "tokbench.kinds.charlevel:CharlevelKind")
 SUITE_KINDS.add("mixture", "tokbench.kinds.mixture:MixtureKind")
+SUITE_KINDS.add("robustness", "tokbench.kinds.robustness:RobustnessKind")
+SUITE_KINDS.add("vocab", "tokbench.kinds.vocab:VocabKind")
 
 
 def get_kind(name: str) -> SuiteKind:

@@ -21,7 +21,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..suites import SuiteError, validation_problems
-from .base import KindMeta, RunOptions, SuiteKind, Unit, UnitContext
+from .base import KindMeta, RunOptions, SuiteKind, Unit, UnitContext, check_tokenizers
 
 
 class CharSuiteMeta(KindMeta):
@@ -89,13 +89,7 @@ def load_char_suite(path: Path, raw: dict | None = None) -> CharSuite:
     if not (s.tokenizer_side or s.model_side):
         raise SuiteError(f"{path}: a charlevel suite needs [tokenizer_side] and/or [model_side]")
     if s.tokenizer_side:
-        from ..registry import RegistryError, resolve
-
-        for t in side_tokenizers(s.tokenizer_side):
-            try:
-                resolve(t)
-            except RegistryError as e:
-                raise SuiteError(f"{path}: [tokenizer_side].tokenizers: {e}") from None
+        check_tokenizers(path, "[tokenizer_side].tokenizers", side_tokenizers(s.tokenizer_side))
     return s
 
 

@@ -25,7 +25,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..suites import SuiteError, validation_problems
-from .base import KindMeta, RunOptions, SuiteKind, Unit, UnitContext
+from .base import KindMeta, RunOptions, SuiteKind, Unit, UnitContext, check_tokenizers
 
 MIXTURE_VERSION = 2  # 2: exact lazy constraints over every pair (count history), pair slack in the check
 
@@ -50,7 +50,6 @@ class MixtureSuite(BaseModel):
 def load_mixture_suite(path: Path, raw: dict):
     from ..errors import BadInput
     from ..mixture.selftest import parse_categories
-    from ..registry import RegistryError, resolve
 
     try:
         s = MixtureSuite.model_validate(raw)
@@ -60,11 +59,7 @@ def load_mixture_suite(path: Path, raw: dict):
         cats = parse_categories(raw, str(path))
     except BadInput as e:
         raise SuiteError(str(e)) from None
-    for t in s.suite.tokenizers:
-        try:
-            resolve(t)
-        except RegistryError as e:
-            raise SuiteError(f"{path}: [suite].tokenizers: {e}") from None
+    check_tokenizers(path, "[suite].tokenizers", s.suite.tokenizers)
     return s, cats
 
 

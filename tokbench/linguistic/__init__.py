@@ -23,7 +23,10 @@ one through the ``tokbench.linguistic`` entry-point group. A spec part that name
 and is an existing file is a root/affix list.
 
 ``is_word`` is true when any component with a lexicon accepts the string, ``is_morpheme``
-when any component with morphology does. Heavy libraries are imported lazily and each
+when any component with morphology does. For the reasons ``tokbench explain`` prints and the
+position rules of %Pure, a component may also offer ``is_root``/``is_affix`` (zemberek, root
+lists) and ``word_reason`` (hunspell: the form it accepted); see :meth:`Backend.morpheme_kinds`
+and :meth:`Backend.word_source`. Heavy libraries are imported lazily and each
 backend is built once per process (:func:`get_backend` is cached).
 """
 from __future__ import annotations
@@ -158,6 +161,47 @@ class Backend:
         if hit is None:
             hit = self._morph[s] = any(c.is_morpheme(s) for c in self.components if c.has_morphemes)
         return hit
+
+    # --- reasons (tokbench explain; the position rules of tokbench.metrics.lexicon_rules) ---
+    def word_source(self, text: str) -> str | None:
+        """Which lexicon accepts the token as a word (``"hunspell:tr_TR (as 'Ev')"``), or None.
+        A component may give its own reason with ``word_reason(s) -> str | None``."""
+        s = normalize_token(text, self.lang)
+        if is_excluded(s):
+            return None
+        for c in self.components:
+            if not c.has_words:
+                continue
+            why = getattr(c, "word_reason", None)
+            if why is not None:
+                got = why(s)
+                if got:
+                    return f"{c.name} {got}"
+            elif c.is_word(s):
+                return c.name
+        return None
+
+    def morpheme_kinds(self, text: str) -> dict[str, str]:
+        """How the token is a morpheme: ``{"root": component, "affix": component}`` (either or
+        both), or ``{"morpheme": component}`` for a component that does not say which (no
+        ``is_root``/``is_affix``); empty when no component accepts it."""
+        s = normalize_token(text, self.lang)
+        out: dict[str, str] = {}
+        if is_excluded(s):
+            return out
+        for c in self.components:
+            if not c.has_morphemes:
+                continue
+            is_root, is_affix = getattr(c, "is_root", None), getattr(c, "is_affix", None)
+            if is_root is None or is_affix is None:
+                if c.is_morpheme(s):
+                    out.setdefault("morpheme", c.name)
+                continue
+            if is_root(s):
+                out.setdefault("root", c.name)
+            if is_affix(s):
+                out.setdefault("affix", c.name)
+        return out
 
     def describe(self) -> dict[str, Any]:
         out = {"backend": self.spec, "backend_name": self.name, "backend_version": self.version}

@@ -77,15 +77,19 @@ class HunspellBackend:
         self.name = f"hunspell:{path.name}"
         self.version = f"spylls {version('spylls')}, {path.name}.dic sha256 {_sha(path.with_suffix('.dic'))}"
 
-    def is_word(self, s: str) -> bool:
+    def word_reason(self, s: str) -> str | None:
+        """The form the dictionary accepted (``"accepts 'Ev'"``), or None."""
         look = self.dictionary.lookup
         try:
             for form in dict.fromkeys((s, upper_first(s, self.lang))):
                 if look(form):
-                    return True
+                    return f"accepts {form!r}"
         except Exception:  # spylls can raise on odd input (e.g. lone surrogates)
-            return False
-        return False
+            return None
+        return None
+
+    def is_word(self, s: str) -> bool:
+        return self.word_reason(s) is not None
 
     def is_morpheme(self, s: str) -> bool:
         return False

@@ -49,5 +49,11 @@ class RootListBackend:
     def is_word(self, s: str) -> bool:
         return False
 
+    def is_root(self, s: str) -> bool:
+        return s in self.roots
+
+    def is_affix(self, s: str) -> bool:
+        return s in self.affixes
+
     def is_morpheme(self, s: str) -> bool:
         return s in self.roots or s in self.affixes

@@ -23,13 +23,20 @@ from typing import Any
 from ..plugins import GROUPS, PluginError, Registry, UnknownName
 from .base import Described, Metric, MetricInput, Show, Stats, Value, merge_stats, ratio
 from .compression import BYTES_PER_TOKEN, CHARS_PER_TOKEN, NSL
+from .domain import DOMAIN_METRICS
+from .digits import DIGIT_METRICS
+from .composition import VOCAB_METRICS
 from .entropy import RENYI_EFFICIENCY, SHANNON_EFFICIENCY
 from .fertility import CONTINUATION_SHARE, FERTILITY, PCW
 from .lexicon import LANG_TOKEN_SHARE, PURE_TOKEN_SHARE
+from .morph_boundary import MORPH_BOUNDARY
 from .model import BUILTIN_MODEL_METRICS, ModelMetric
 from .premium import BYTE_PREMIUM, PARITY, PREMIUM
+from .robustness import ROBUSTNESS_METRICS
 from .roundtrip import ROUNDTRIP
 from .superword import SUPERWORD_SHARE
+from .retention import STRR
+from .zipf import ZIPF
 from .vocabulary import BYTE_FALLBACK_RATE, UNK_RATE, VOCAB_UTILIZATION
 
 
@@ -66,12 +73,15 @@ for _m in (FERTILITY, PCW, CONTINUATION_SHARE,
            ROUNDTRIP,
            RENYI_EFFICIENCY, SHANNON_EFFICIENCY,
            SUPERWORD_SHARE,
-           LANG_TOKEN_SHARE, PURE_TOKEN_SHARE,
-           PREMIUM, BYTE_PREMIUM, PARITY):
+           STRR, ZIPF,
+           LANG_TOKEN_SHARE, PURE_TOKEN_SHARE, MORPH_BOUNDARY,
+           PREMIUM, BYTE_PREMIUM, PARITY,
+           *DIGIT_METRICS,
+           *DOMAIN_METRICS):
     METRICS.add(_m.name, _m)
 
 MODEL_METRICS: Registry[ModelMetric] = _SplitRegistry("model-side metric", ModelMetric)
-for _m in BUILTIN_MODEL_METRICS:
+for _m in (*BUILTIN_MODEL_METRICS, *VOCAB_METRICS, *ROBUSTNESS_METRICS):
     MODEL_METRICS.add(_m.name, _m)
 
 

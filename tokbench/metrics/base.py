@@ -47,11 +47,16 @@ class Show:
 
     ``order``: a headline column of the suite summary table, in this global order (None: shown
     only in the metric legend and the data). ``higher_is_better`` / ``unit``: when the variant
-    differs from its metric (``pcw/strr`` is a share of words kept whole: higher is better).
+    differs from its metric (``pcw/unsplit`` is a share of words kept whole: higher is better).
     ``drilldown``: a per-language table in the markdown leaderboard. ``models_table``: a column of
     the joined models table (model-side metrics; tokenizer metrics of the model's tokenizer).
     ``lossless``: this variant measures losslessness: 1.0 (0.0 when lower is better) is exact;
     any other value flags the tokenizer's row in the suite summary (a mark and a footnote).
+    ``stack``: variants of one metric with the same ``stack`` name are shares of one whole, drawn as
+    one stacked bar per tokenizer (in variant order; ``tokbench.report.stack_plots``).
+    ``by_corpus``: each row of this variant is one share of a whole, the row's ``corpus`` naming
+    the part (mixture weights per category): a tokenizer x corpus table and a stacked bar
+    (``tokbench.report.corpus_shares``).
     """
 
     order: int | None = None
@@ -60,6 +65,8 @@ class Show:
     drilldown: bool = False
     models_table: bool = False
     lossless: bool = False
+    stack: str | None = None
+    by_corpus: bool = False
 
 
 class Described:
@@ -83,7 +90,8 @@ class Described:
         for v in self.variants:  # type: ignore[attr-defined]
             s = self.show(v)
             variants[v] = {"unit": self.unit_of(v), "higher_is_better": self.direction(v), "order": s.order,
-                           "drilldown": s.drilldown, "models_table": s.models_table, "lossless": s.lossless}
+                           "drilldown": s.drilldown, "models_table": s.models_table, "lossless": s.lossless,
+                           "stack": s.stack, "by_corpus": s.by_corpus}
         return {"name": self.name, "unit": self.unit, "higher_is_better": self.higher_is_better,  # type: ignore
                 "description": self.description, "variants": variants,  # type: ignore[attr-defined]
                 "version": getattr(self, "version", None), "needs_reference": getattr(self, "needs_reference", False),

@@ -91,22 +91,24 @@ def _pcw_finalize(s: Stats, params: Mapping[str, Any]) -> dict[str, Value]:
     p = {**word_params(params), "split_words": split, "words": words}
     return {
         "micro": Value(pcw, words, p),
-        # STRR is the complement, so its direction is the opposite of the metric's.
-        "strr": Value(1.0 - pcw, words, {**p, "higher_is_better": True}),
+        # the complement, so its direction is the opposite of the metric's. Not TokLens' STRR,
+        # which encodes each word alone (metric ``strr``, tokbench.metrics.retention)
+        "unsplit": Value(1.0 - pcw, words, {**p, "higher_is_better": True}),
     }
 
 
 PCW = Metric(
     name="pcw",
-    variants=("micro", "strr"),
+    variants=("micro", "unsplit"),
     unit="share",
     higher_is_better=False,
-    description="Proportion of continued words, the share of words split into two or more tokens, "
-                "with STRR = 1 - PCW (TokSuite, TokLens).",
-    version=1,
+    description="Proportion of continued words in running text, the share of words whose span overlaps two "
+                "or more tokens (TokSuite), and its complement `unsplit` = 1 - PCW, the share of words "
+                "covered by one token in context (TokLens' STRR encodes words alone: metric `strr`).",
+    version=2,  # 2: variant `strr` renamed `unsplit` (same value); TokLens' STRR is metric `strr`
     stats=_pcw_stats,
     finalize=_pcw_finalize,
-    display={"micro": Show(order=30), "strr": Show(higher_is_better=True)},
+    display={"micro": Show(order=30), "unsplit": Show(higher_is_better=True)},
     word_examples=True,
 )
 

@@ -10,13 +10,15 @@ Meaning", Bayram et al. 2025) to any language with a linguistic backend
 2. a string that is empty or has no letter (pure punctuation, symbols, digits) is
    **excluded** (its share is the ``excluded_share`` variant of ``lang_token_share``); a
    partial UTF-8 sequence (U+FFFD) is kept and is never a word;
-3. the rest are judged: ``lang_token_share`` by ``backend.is_word``, ``pure_token_share`` by
-   ``backend.is_morpheme`` (a valid root or affix).
+3. the rest are judged per occurrence, by text *and position in the word*
+   (:mod:`tokbench.metrics.lexicon_rules`, version 2): ``lang_token_share`` a lexicon word that
+   starts a word, ``pure_token_share`` a root starting a word or an affix inside/ending one;
+   single letters only as a whole word (or a word-final suffix).
 
 Variants: ``types`` (over the distinct token ids produced on the scope, what the published
-tables use) and ``tokens`` (over token occurrences). The statistics are per-id arrays
-(occurrences of every id, of kept ids, of judged-positive ids), so they add up across shards;
-``types`` counts their non-zero entries.
+tables use; a type is positive when most of its kept occurrences are) and ``tokens`` (over
+token occurrences). The statistics are per-id arrays (occurrences of every id, of kept ids,
+of judged-positive occurrences), so they add up across shards.
 
 The backend comes from the metric's params: ``backend`` (a spec for every language, or a
 table ``{lang = spec}``; default per language: :func:`tokbench.linguistic.default_spec`) and
@@ -77,6 +79,7 @@ def _backend_for(params: Mapping[str, Any], lang: str, need: str):
 
 def _stats(inp: MetricInput, need: str) -> Stats:
     from ..linguistic import is_excluded, normalize_token
+    from .lexicon_rules import token_positions, verdict
 
     tc = inp.tc
     ids = np.asarray(tc.ids).astype(np.int64, copy=False)
@@ -91,8 +94,10 @@ def _stats(inp: MetricInput, need: str) -> Stats:
     type_ids = np.asarray(tc.type_ids).astype(np.int64, copy=False)
     type_text = np.asarray(tc.type_text)
     tok_lang = np.repeat(np.asarray(tc.lang), np.diff(np.asarray(tc.tok_offsets)))
+    positions, from_spans = token_positions(tc) if ids.size else (np.zeros(0, np.int8), True)
     for lang in dict.fromkeys(np.asarray(tc.lang).tolist()):
-        lids = ids[tok_lang == lang]
+        sel = tok_lang == lang
+        lids = ids[sel]
         if lids.size == 0:
             continue
         present = np.unique(lids)
@@ -106,19 +111,24 @@ def _stats(inp: MetricInput, need: str) -> Stats:
         if backend is None:
             unjudged += int(lids.size)
             continue
-        judge = backend.is_word if need == "words" else backend.is_morpheme
         keep_flag = np.zeros(V, bool)
-        hit_flag = np.zeros(V, bool)
+        text_of = {}
         for i, text in zip(present.tolist(), type_text[pos].tolist()):
-            if is_excluded(normalize_token(text, lang)):
-                continue
-            keep_flag[i] = True
-            hit_flag[i] = judge(text)
+            if not is_excluded(normalize_token(text, lang)):
+                keep_flag[i] = True
+                text_of[i] = text
+        # one verdict per (id, position in the word); occurrences take the verdict of theirs
+        keys = lids * 4 + positions[sel].astype(np.int64)
+        ukeys, inverse = np.unique(keys, return_inverse=True)
+        good = np.array([int(k) // 4 in text_of and verdict(backend, need, text_of[int(k) // 4], int(k) % 4)[0]
+                         for k in ukeys.tolist()], bool)
+        occ_hit = good[inverse.reshape(-1)]
         c = np.bincount(lids, minlength=V)
         kept += c * keep_flag
-        hits += c * hit_flag
+        hits += np.bincount(lids[occ_hit], minlength=V)
         excluded += c * ~keep_flag
-    return {"counts": counts, "kept": kept, "hits": hits, "excluded": excluded, "unjudged_tokens": int(unjudged)}
+    return {"counts": counts, "kept": kept, "hits": hits, "excluded": excluded, "unjudged_tokens": int(unjudged),
+            "positions_from_text_tokens": 0 if from_spans else int(ids.size)}
 
 
 def _describe(params: Mapping[str, Any], need: str) -> tuple[dict, str | None]:
@@ -136,7 +146,8 @@ def _finalize(s: Stats, params: Mapping[str, Any], need: str, hit_name: str) -> 
     tokens = int(counts.sum())
     kept_tokens, hit_tokens, excl_tokens = int(kept.sum()), int(hits.sum()), int(excl.sum())
     types = int(np.count_nonzero(counts))
-    kept_types, hit_types, excl_types = (int(np.count_nonzero(kept)), int(np.count_nonzero(hits)),
+    # a type counts when most of its kept occurrences do (the verdict depends on the position)
+    kept_types, hit_types, excl_types = (int(np.count_nonzero(kept)), int(np.count_nonzero(2 * hits > kept)),
                                          int(np.count_nonzero(excl)))
     desc, reason = _describe(params, need)
     note = None
@@ -148,6 +159,9 @@ def _finalize(s: Stats, params: Mapping[str, Any], need: str, hit_name: str) -> 
         note = f"{unjudged} of {tokens} tokens not judged (no backend or no type_text)"
     common = {**desc, "tokens": tokens, "types": types, "excluded_tokens": excl_tokens,
               "excluded_types": excl_types, "unjudged_tokens": unjudged}
+    from_text = int(s.get("positions_from_text_tokens", 0))
+    if from_text:
+        common["positions"] = f"{from_text} tokens placed in their words from token texts (no spans)"
     if note:
         common["note"] = note
     out = {
@@ -169,9 +183,9 @@ LANG_TOKEN_SHARE = LexicalMetric(
     unit="share",
     higher_is_better=True,
     description="%LANG: share of tokens (distinct types, or occurrences) that are valid words of the "
-                "language by an offline lexicon, punctuation/digit tokens excluded (Turkish tokenization "
-                "standards %TR, Bayram et al. 2025).",
-    version=1,
+                "language by an offline lexicon and start a word (single letters only as whole words), "
+                "punctuation/digit tokens excluded (Turkish tokenization standards %TR, Bayram et al. 2025).",
+    version=2,
     stats=lambda inp: _stats(inp, "words"),
     finalize=lambda s, p: _finalize(s, p, "words", "word"),
     default_params={"backend": "auto"},
@@ -185,10 +199,10 @@ PURE_TOKEN_SHARE = LexicalMetric(
     variants=("types", "tokens"),
     unit="share",
     higher_is_better=True,
-    description="%Pure: share of tokens (distinct types, or occurrences) that are a valid root or affix "
-                "of the language by a morphological analyser or root/affix list (Turkish tokenization "
-                "standards %Pure, Bayram et al. 2025).",
-    version=1,
+    description="%Pure: share of tokens (distinct types, or occurrences) that are one morpheme: a root "
+                "starting a word or an affix inside or ending one, by a morphological analyser or root/affix "
+                "list (Turkish tokenization standards %Pure, Bayram et al. 2025).",
+    version=2,
     stats=lambda inp: _stats(inp, "morphemes"),
     finalize=lambda s, p: _finalize(s, p, "morphemes", "pure"),
     default_params={"backend": "auto"},

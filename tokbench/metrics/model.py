@@ -77,5 +77,5 @@ BUILTIN_MODEL_METRICS: tuple[ModelMetric, ...] = (
     ModelMetric("mixture_weight", ("weight",), "share", None,
                 "Inferred share of the tokenizer's BPE training bytes from a category (row corpus = the category), "
                 "solved from the order of its merge list (Hayase, Liu et al. 2024).",
-                "tokbench infer-mixture / a kind = \"mixture\" suite"),
+                "tokbench infer-mixture / a kind = \"mixture\" suite", {"weight": Show(by_corpus=True)}),
 )

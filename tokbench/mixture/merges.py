@@ -174,12 +174,24 @@ def load_merges(name_or_spec, limit: int | None = None) -> MergeList:
         raise MergeError(f"tokenizer {spec.name!r} is byte-level and has no merge list")
     tok = get_tokenizer(spec)
     if isinstance(tok, TiktokenTokenizer):  # ranks are the inner vocabulary: special ids first do not matter
-        return from_tiktoken(spec.name, tok.enc._mergeable_ranks, tok.enc._pat_str, limit)
+        return _normalized(from_tiktoken(spec.name, tok.enc._mergeable_ranks, tok.enc._pat_str, limit), spec.normalize)
     if isinstance(tok, HFJsonTokenizer):
-        return from_hf_json(spec.name, tokenizer=tok.tk).truncated(limit)
+        return _normalized(from_hf_json(spec.name, tokenizer=tok.tk).truncated(limit), spec.normalize)
     raise MergeError(f"tokenizer {spec.name!r} (backend {spec.backend}, {type(tok).__name__}) has no merge list that "
                      "tokbench can read: supported are tiktoken ranks and BPE tokenizer.json files (also byte-level "
                      "BPE GGUF vocabularies); SentencePiece models keep their merges implicit in piece scores")
+
+
+def _normalized(ml: MergeList, form: str | None) -> MergeList:
+    """The registry entry's ``normalize`` form (e.g. qwen2_5's NFC) applied before pre-tokenising,
+    as the tokenizer itself does (tokbench.adapters.normalize)."""
+    if not form:
+        return ml
+    import unicodedata
+
+    split = ml.split
+    return MergeList(ml.name, ml.merges, lambda text: split(unicodedata.normalize(form, text)), ml.to_symbols,
+                     ml.source + f" ({form} first)")
 
 
 def word_counts(ml: MergeList, texts: Iterable[str]) -> dict[tuple[bytes, ...], int]:

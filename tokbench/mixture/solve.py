@@ -56,6 +56,7 @@ class MixtureLP:
         h.changeColsCost(T, np.arange(K, K + T, dtype=np.int32), np.ones(T))
         h.addRow(1.0, 1.0, K, np.arange(K, dtype=np.int32), np.ones(K))
         self.col_of: dict[int, int] = {}
+        self.col_arr = np.full(0, -1, dtype=np.int64)  # pair id -> its v_p column (-1: none yet)
         self.rows: set[tuple[int, int]] = set()
         self.rounds = 0
         self.inf = inf
@@ -74,6 +75,11 @@ class MixtureLP:
                            np.zeros(0, dtype=np.int32), np.zeros(0))
             for i, p in enumerate(new):
                 self.col_of[p] = first + i
+            if max(new) >= len(self.col_arr):
+                grown = np.full(max(max(new) + 1, 2 * len(self.col_arr)), -1, dtype=np.int64)
+                grown[: len(self.col_arr)] = self.col_arr
+                self.col_arr = grown
+            self.col_arr[new] = np.arange(first, first + n)
         D = self.m_hat[steps] - counts / self.totals * self.scale  # (n, K)
         n, K = len(steps), self.K
         idx = np.column_stack([np.tile(np.arange(K), (n, 1)), K + steps,
@@ -155,7 +161,9 @@ def solve(sc: StepCounts, *, lp: MixtureLP | None = None, tol: float = 1e-9, bat
         if inside.all():
             break
         x = np.asarray(lp.h.getSolution().col_value)
-        vp = np.array([x[lp.col_of[p]] if p in lp.col_of else 0.0 for p in pids.tolist()])
+        col = np.where(pids < len(lp.col_arr), lp.col_arr[np.minimum(pids, max(len(lp.col_arr) - 1, 0))], -1) \
+            if len(lp.col_arr) else np.full(N, -1)
+        vp = np.where(col >= 0, x[np.maximum(col, 0)], 0.0)
         margin = D @ x[:lp.K] + x[lp.K + steps] + vp
         viol = np.flatnonzero(~inside & (margin < -tol))
         if len(viol) == 0:

@@ -29,12 +29,14 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from ..adapters import BACKENDS as _BACKENDS
 from ..plugins import GROUPS, UnknownName, load_object
 
 BUILTIN_TOML = Path(__file__).parent / "tokenizers.toml"
+
+NORMALIZE_FORMS = ("NFC", "NFKC", "NFD", "NFKD")  # the `normalize` field (tokbench/adapters/normalize.py)
 
 # backend name -> Backend record (tokbench/adapters/*.py; plug-ins: the tokbench.backends group)
 BACKENDS = _BACKENDS
@@ -56,11 +58,13 @@ class TokenizerSpec(BaseModel):
     n_special: int = 0  # special ids appended after the ranks (counted in vocab_size)
     hub_id: str | None = None  # for online users (transformers backend)
     gguf_file: str | None = None  # transformers backend: load from a GGUF inside `paths.dir`
+    normalize: str | None = None  # Unicode form applied before encoding ("NFC" ...; adapters/normalize.py)
     family: str = ""
     description: str = ""
     vectors: str | None = None  # llama.cpp test-vector stem (tests)
     aliases: list[str] = []
     impl: str | None = None  # "module:function" overriding the backend's builder
+    object: str | None = None  # python backend: "module:attr" (or "path/file.py:attr") of the tokenizer object
     source: str = "builtin"  # file the entry came from (set by the loader)
 
     @field_validator("backend")
@@ -74,6 +78,20 @@ class TokenizerSpec(BaseModel):
             raise ValueError(f"unknown tokenizer backend {v!r}; {hint}known backends: "
                              f"{', '.join(BACKENDS.names())}") from None
 
+    @model_validator(mode="after")
+    def _object_for_python(self) -> "TokenizerSpec":
+        if (self.backend == "python") != (self.object is not None):
+            raise ValueError("`object = \"module:attr\"` is required with backend = \"python\" and allowed only "
+                             "with it (docs/registry.md#python-tokenizers)")
+        return self
+
+    @field_validator("normalize")
+    @classmethod
+    def _known_form(cls, v: str | None) -> str | None:
+        if v is not None and v not in NORMALIZE_FORMS:
+            raise ValueError(f"unknown Unicode normalisation form {v!r}; use one of {', '.join(NORMALIZE_FORMS)}")
+        return v
+
     def backend_record(self):
         """The :class:`~tokbench.adapters.base.Backend` record of this entry's backend."""
         return BACKENDS.get(self.backend)
@@ -86,6 +104,8 @@ class TokenizerSpec(BaseModel):
         h = hashlib.sha256()
         settings = self.model_dump(include={"backend", "encoding", "pattern", "n_special", "hub_id", "gguf_file", "impl"})
         h.update(json.dumps(settings, sort_keys=True).encode())
+        if self.normalize:  # only when set, so entries without it keep their hash
+            h.update(f"normalize={self.normalize}".encode())
         for extra in self.backend_record().fingerprint_strings(self):  # gguf: the converter version
             h.update(extra.encode())
         for role, asset in sorted(self.files.items()):
@@ -267,6 +287,13 @@ def spec_from_path(path: str | Path) -> TokenizerSpec:
 
 
 def resolve(name_or_path: str) -> TokenizerSpec:
+    if name_or_path.startswith("py:"):  # a Python object: py:MODULE:ATTR (tokbench.adapters.python)
+        module, _, attr = name_or_path[3:].rpartition(":")
+        if not module or not attr:
+            raise RegistryError(f"--tokenizer {name_or_path}: {name_or_path[3:]!r} is not MODULE:ATTR (e.g. "
+                                "`py:mypkg.tok:MyTokenizer` or `py:path/to/tok.py:MyTokenizer`)")
+        return TokenizerSpec(name=name_or_path, backend="python", object=name_or_path[3:], source=name_or_path,
+                             family="python", description="a Python tokenizer object")
     try:
         return get_spec(name_or_path)
     except RegistryError:
@@ -298,7 +325,12 @@ def get_tokenizer(name_or_spec: str | TokenizerSpec):
         raise RegistryError(f"tokenizer [{spec.name}] ({spec.source}): cannot find the builder of backend "
                             f"{spec.backend!r} ({spec.impl or record.builder}): {e}") from e
     try:
-        return build(**kwargs)
+        tok = build(**kwargs)
     except (OSError, ValueError, RuntimeError) as e:
         raise RegistryError(f"tokenizer [{spec.name}] ({spec.source}) failed to load with backend "
                             f"{spec.backend!r}: {e}") from e
+    if spec.normalize:
+        from ..adapters.normalize import apply_normalization
+
+        tok = apply_normalization(tok, spec.normalize)
+    return tok

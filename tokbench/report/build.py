@@ -9,6 +9,7 @@ from typing import Callable, Iterable
 
 import pandas as pd
 
+from .corpus_shares import corpus_shares, share_variants
 from .data import Meta, distinct, pairs
 from .plots import plot_suite
 from .published import sections as published_sections
@@ -32,9 +33,13 @@ def suite_section(data: pd.DataFrame, suite: str, meta: Meta, img_dir: Path, *, 
             drill[mv] = t
             drill_columns[mv] = [(c.attrs["corpus"], c.attrs["lang"], c.label) for c in t.columns]
     plots = plot_suite(sdf, suite, img_dir, order, meta, suffix=suffix, dpi_scale=dpi_scale)
-    headline = set(meta.headline)
+    headline = set(meta.headline) | set(share_variants(meta))
     other = [f"{m}/{v}" for m, v in pairs(sdf) if (m, v) not in headline]
+    shares_md, shares_html, share_plots = corpus_shares(sdf, suite, meta, img_dir, order, suffix=suffix,
+                                                        dpi_scale=dpi_scale)
+    plots += share_plots
     extra_md, extra_html = published_sections(sdf, suite)
+    extra_md, extra_html = shares_md + extra_md, shares_html + extra_html
     return {"suite": suite, "models": False, "sdf": sdf, "summary": summary, "order": order, "drill": drill,
             "drill_columns": drill_columns, "plots": plots, "other": other,
             "versions": distinct(sdf["suite_version"]), "extra_md": extra_md, "extra_html": extra_html}

@@ -5,7 +5,10 @@
 * ``<metric><suffix>.png``: bar chart of the summary values of the suite's next drill-down
   variant;
 * the premium plots (``premium_plots``) of the suite's first headline variant measured against
-  a reference language.
+  a reference language;
+* stacked bars of variants that are shares of one whole (``stack_plots``, ``Show.stack``);
+* per-domain bars of a premium measured against a reference (``domain_plots``) and heatmaps of
+  perturbation-typed metrics (``robustness_plots``).
 
 Reads only prepared store rows (``data.prepare``) and metric metadata.
 """
@@ -20,6 +23,9 @@ import pandas as pd
 from ..schema import ALL_LANGS
 from .data import MV, Meta, better_word, mpl_text, select
 from .premium_plots import plot_premiums
+from .domain_plots import plot_premium_bars
+from .robustness_plots import plot_robustness
+from .stack_plots import plot_stacks
 from .tables import lang_columns, summary_values
 
 __all__ = ["plot_suite", "plot_choice"]
@@ -50,6 +56,9 @@ def plot_suite(sdf: pd.DataFrame, suite: str, out_dir: Path, order: list[str], m
         name = bar[0] if heat is None or bar[0] != heat[0] else f"{bar[0]}_{bar[1]}"
         paths.append(_bars(sdf, bar, out_dir / f"{name}{suffix}.png", suite, meta, 110 * dpi_scale))
     paths += plot_premiums(sdf, out_dir, suite, meta, suffix=suffix, dpi_scale=dpi_scale)
+    paths += plot_premium_bars(sdf, out_dir, suite, meta, suffix=suffix, dpi_scale=dpi_scale)
+    paths += plot_stacks(sdf, out_dir, suite, meta, order, suffix=suffix, dpi_scale=dpi_scale)
+    paths += plot_robustness(sdf, out_dir, suite, meta, suffix=suffix, dpi_scale=dpi_scale)
     return [p for p in paths if p is not None]
 
 
