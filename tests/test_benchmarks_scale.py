@@ -14,7 +14,7 @@ Targets measured here:
    then ``--workers 2``, a fresh shard cache each, small shards so that both workers get work);
 3. the full intrinsic pass (:func:`tokbench.sharded.run_shard` over one shard: read, tokenize,
    reduce to every default metric's statistics) at most 2.0x the tokenizer's raw
-   ``encode_batch`` of the same documents per core for tiktoken (gpt2) and HF BPE (gpt-neox:
+   ``encode_batch`` of the same documents per core for tiktoken (gpt2) and HF BPE (starcoder:
    a GGUF vocabulary served by ``tokenizers``), at most 3x for SentencePiece (llama2). Each runs
    in a subprocess limited to one thread: ``RAYON_NUM_THREADS=1`` (HF tokenizers, set before
    the import) and ``TOKBENCH_THREADS=1`` (the tiktoken and SentencePiece adapters' threads);
@@ -259,7 +259,7 @@ def _steady_rate(cache: Path, workers: int) -> float:
 
 
 # --- 3. the full intrinsic pass vs raw encode_batch, per core -------------------------------------
-PER_CORE = [("gpt2", "TiktokenTokenizer", 2.0), ("gpt-neox", "HFJsonTokenizer", 2.0),
+PER_CORE = [("gpt2", "TiktokenTokenizer", 2.0), ("starcoder", "HFJsonTokenizer", 2.0),
             ("llama2", "SentencePieceTokenizer", 3.0)]
 
 
