@@ -246,7 +246,7 @@ def test_registry_names_order_and_metadata():
     # the intrinsic metrics first; opt-in families (PARALLEL, ...) are registered after them
     assert list(METRICS)[:len(INTRINSIC)] == list(INTRINSIC) and set(PARALLEL) <= set(METRICS)
     for name, m in METRICS.items():
-        assert isinstance(m, Metric) and m.name == name and m.version == (2 if name == "pcw" else 1)
+        assert isinstance(m, Metric) and m.name == name and m.version == (2 if name in ("pcw", "lang_token_share", "pure_token_share") else 1)
         assert m.unit and m.description.endswith(").") and m.higher_is_better in (True, False, None)
         assert len(m.variants) == len(set(m.variants)) >= 1
     assert METRICS["nsl"].needs_reference and sum(m.needs_reference for m in METRICS.values()) == 1

@@ -334,7 +334,7 @@ COMMAND_HELP = {
     "transplant": ("tokbench.transplant.cli:add_parser", "transplant a tokenizer onto a causal LM (zero-shot embedding initialisation)"),
     "infer-mixture": ("tokbench.mixture.cli:add_parser", "data mixture inference from a BPE merge list (LP; --self-test)"),
     "reproduce": ("tokbench.reproduce:add_parser", "rerun a suite from scratch and compare with a stored result set"),
-    "explain": ("tokbench.explain:add_parser", "list the token types behind %LANG / %Pure with verdicts and reasons"),
+    "explain": ("tokbench.explain:add_parser", "list the token types behind %%LANG / %%Pure with verdicts and reasons"),
 }
 for _name, (_target, _help) in COMMAND_HELP.items():
     SUBCOMMANDS.add(_name, _target)

@@ -192,8 +192,13 @@ def _finalize(s: Stats, params: Mapping[str, Any]) -> dict[str, Value]:
     from ..linguistic.morphseg import describe
 
     tp, fp, fn = (int(s.get(k, 0)) for k in ("tp", "fp", "fn"))
-    rows = [np.asarray(v, dtype=np.float64) for k, v in s.items() if k.startswith("t:")]
-    table = np.vstack(rows) if rows else np.zeros((0, 4))
+    rows = [np.asarray(v, dtype=np.float64).reshape(-1) for k, v in s.items() if k.startswith("t:")]
+    # a resample of the regression gate can hold a type's key with no entries (none of its
+    # documents drawn): pad to [occurrences, tp, fp, fn] and keep only types that occur
+    table = np.zeros((len(rows), 4))
+    for i, r in enumerate(rows):
+        table[i, :min(len(r), 4)] = r[:4]
+    table = table[table[:, 0] > 0]
     occ = table[:, 0]
     mean = table[:, 1:] / occ[:, None] if len(table) else table[:, 1:]
     ttp, tfp, tfn = (float(x) for x in mean.sum(axis=0)) if len(table) else (0.0, 0.0, 0.0)
@@ -229,9 +234,9 @@ MORPH_BOUNDARY = MorphBoundaryMetric(
     variants=("f1", "precision", "recall", "f1_types", "precision_types", "recall_types"),
     unit="share",
     higher_is_better=True,
-    description="Morphological boundary alignment (MorphScore-style, Arnett & Bergen 2025): precision, recall "
-                "and F1 of word-internal token boundaries against gold morpheme boundaries (zemberek for "
-                "Turkish), per word occurrence and per distinct word.",
+    description="Morphological boundary alignment: precision, recall and F1 of word-internal token boundaries "
+                "against gold morpheme boundaries (zemberek for Turkish), per word occurrence and per distinct "
+                "word (MorphScore-style; Arnett & Bergen 2025).",
     version=1,
     stats=_stats,
     finalize=_finalize,
