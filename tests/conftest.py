@@ -43,6 +43,19 @@ def fresh_cache(tmp_path, monkeypatch) -> Path:
     return cache
 
 
+@pytest.fixture(scope="module")
+def tr():
+    """The Turkish %LANG / %Pure backend (zemberek roots and affixes + hunspell-tr); skips without them."""
+    pytest.importorskip("spylls")
+    pytest.importorskip("zemberek")
+    from tokbench.linguistic import get_backend
+    from tokbench.linguistic.hunspell import find_dictionary
+
+    if find_dictionary("tr") is None:
+        pytest.skip("hunspell-tr is not installed (apt-get install hunspell-tr)")
+    return get_backend("zemberek+hunspell", "tr")
+
+
 @pytest.fixture
 def results_dir(tmp_path: Path) -> Path:
     """A fresh (not yet existing) results store."""

@@ -12,7 +12,6 @@ import pytest
 
 from tokbench.linguistic import (BackendUnavailable, get_backend, is_excluded, lower, normalize_token,
                                  resolve_spec)
-from tokbench.linguistic.hunspell import find_dictionary
 from tokbench.metrics import METRICS, default_metrics
 
 LEXICAL = ("lang_token_share", "pure_token_share")
@@ -21,14 +20,6 @@ from tokbench.tokenized import TokenizedCorpus
 
 pytest.importorskip("spylls")
 pytest.importorskip("wordfreq")
-
-
-@pytest.fixture(scope="module")
-def tr():
-    pytest.importorskip("zemberek")
-    if find_dictionary("tr") is None:
-        pytest.skip("hunspell-tr is not installed (apt-get install hunspell-tr)")
-    return get_backend("zemberek+hunspell", "tr")
 
 
 # --- normalisation ----------------------------------------------------------------------------

@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 from tokbench.cli import EXIT_BAD_INPUT, main
-from tokbench.linguistic import get_backend, is_excluded, normalize_token
-from tokbench.linguistic.hunspell import find_dictionary
+from tokbench.linguistic import is_excluded, normalize_token
 from tokbench.metrics import METRICS
 from tokbench.metrics.base import MetricInput
 from tokbench.metrics.lexicon_rules import FINAL, INITIAL, token_positions, verdict
@@ -22,14 +21,6 @@ pytest.importorskip("wordfreq")
 MORPH = f"py:{Path(__file__).resolve().parent / 'fixtures' / 'pytok' / 'zemberek_morph.py'}:ZemberekMorph"
 PARAMS = {"backend": "zemberek+hunspell"}
 WHOLE, MED = INITIAL | FINAL, 0
-
-
-@pytest.fixture(scope="module")
-def tr():
-    pytest.importorskip("zemberek")
-    if find_dictionary("tr") is None:
-        pytest.skip("hunspell-tr is not installed (apt-get install hunspell-tr)")
-    return get_backend("zemberek+hunspell", "tr")
 
 
 def span_tc(text: str, cuts: list[int], ids: list[int], texts: dict[int, str]) -> TokenizedCorpus:

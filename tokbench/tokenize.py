@@ -85,6 +85,7 @@ class _CorpusPrep:
     w_count: np.ndarray  # (D,)
     word_types: list[str]  # distinct words
     word_type_of: np.ndarray  # (W,) index into word_types
+    text_utf8: np.ndarray  # (B,) the documents' UTF-8 bytes, concatenated (TokenizedCorpus.text_utf8)
 
 
 _PREP_CACHE: dict[tuple, _CorpusPrep] = {}
@@ -137,7 +138,7 @@ def build_prep(texts: list[str], langs: list[str], segs: dict[str, str]) -> _Cor
     return _CorpusPrep(
         n_bytes=n_bytes, n_chars=n_chars, doc_byte0=doc_byte0, doc_char0=doc_char0, char_byte=char_byte,
         wstart=char_byte[cs], wend=char_byte[ce], w_count=w_count.astype(np.int64), word_types=list(type_ids),
-        word_type_of=type_of,
+        word_type_of=type_of, text_utf8=np.frombuffer(joined.encode("utf-8"), dtype=np.uint8),
     )
 
 
@@ -235,13 +236,12 @@ def _tokenize(tok, corpus: Corpus, segs: dict[str, str], *, progress=None, prep:
             texts_of[i] = tok.token_bytes(int(i)).decode("utf-8", errors="replace")
     type_text = np.asarray([texts_of[i] for i in type_ids.tolist()], dtype=str) if len(type_ids) else np.zeros(0, str)
 
-    # 7. document-relative token spans and the text itself (digit-run metrics read them)
+    # 7. document-relative token spans (with prep.text_utf8: what digit-run metrics read)
     tok_doc = np.repeat(np.arange(n_docs), n_tokens)
-    text_utf8 = np.frombuffer("".join(texts).encode("utf-8"), dtype=np.uint8)
 
     return TokenizedCorpus(
         tok_start=(tstart - doc_byte0[tok_doc]).astype(np.int64), tok_end=(tend - doc_byte0[tok_doc]).astype(np.int64),
-        text_utf8=text_utf8,
+        text_utf8=prep.text_utf8,
         type_ids=type_ids, type_text=type_text,
         lang=np.asarray(corpus.lang, dtype=str), doc_key=np.asarray(corpus.key, dtype=str),
         n_bytes=prep.n_bytes, n_chars=prep.n_chars, n_words=w_count, n_tokens=n_tokens,

@@ -55,11 +55,21 @@ class MixtureLP:
                   0, np.zeros(K + T + 1, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros(0))
         h.changeColsCost(T, np.arange(K, K + T, dtype=np.int32), np.ones(T))
         h.addRow(1.0, 1.0, K, np.arange(K, dtype=np.int32), np.ones(K))
-        self.col_of: dict[int, int] = {}
         self.col_arr = np.full(0, -1, dtype=np.int64)  # pair id -> its v_p column (-1: none yet)
         self.rows: set[tuple[int, int]] = set()
         self.rounds = 0
         self.inf = inf
+
+    def column(self, pid: int) -> int:
+        """The v_p column of pair ``pid`` (-1: none yet)."""
+        return int(self.col_arr[pid]) if pid < len(self.col_arr) else -1
+
+    def columns(self, pids: np.ndarray) -> np.ndarray:
+        """The v_p columns of ``pids`` (-1 where none yet)."""
+        out = np.full(len(pids), -1, dtype=np.int64)
+        known = pids < len(self.col_arr)
+        out[known] = self.col_arr[pids[known]]
+        return out
 
     def add(self, steps: np.ndarray, pids: np.ndarray, counts: np.ndarray) -> int:
         """Constraints for (step, pair) with the pair's raw per-category counts; known ones are skipped."""
@@ -67,14 +77,12 @@ class MixtureLP:
         if not keep:
             return 0
         steps, pids, counts = steps[keep], pids[keep], counts[keep]
-        new = [p for p in dict.fromkeys(pids.tolist()) if p not in self.col_of]
+        new = [p for p in dict.fromkeys(pids.tolist()) if self.column(p) < 0]
         if new:
-            first = self.K + self.T + len(self.col_of)
+            first = self.h.getNumCol()
             n = len(new)
             self.h.addCols(n, np.ones(n), np.zeros(n), np.full(n, self.inf), 0, np.zeros(n + 1, dtype=np.int32),
                            np.zeros(0, dtype=np.int32), np.zeros(0))
-            for i, p in enumerate(new):
-                self.col_of[p] = first + i
             if max(new) >= len(self.col_arr):
                 grown = np.full(max(max(new) + 1, 2 * len(self.col_arr)), -1, dtype=np.int64)
                 grown[: len(self.col_arr)] = self.col_arr
@@ -83,7 +91,7 @@ class MixtureLP:
         D = self.m_hat[steps] - counts / self.totals * self.scale  # (n, K)
         n, K = len(steps), self.K
         idx = np.column_stack([np.tile(np.arange(K), (n, 1)), K + steps,
-                               [self.col_of[p] for p in pids.tolist()]]).astype(np.int32)
+                               self.col_arr[pids]]).astype(np.int32)
         val = np.column_stack([D, np.ones(n), np.ones(n)])
         self.h.addRows(n, np.zeros(n), np.full(n, self.inf), n * (K + 2),
                        np.arange(0, n * (K + 2), K + 2, dtype=np.int32), idx.ravel(), val.ravel())
@@ -102,7 +110,8 @@ class MixtureLP:
         K, T = self.K, self.T
         alpha = np.clip(x[:K], 0, None)
         alpha = alpha / alpha.sum() if alpha.sum() > 0 else np.full(K, 1.0 / K)
-        slack_p = {p: float(x[c]) / self.scale for p, c in self.col_of.items() if x[c] > 0}
+        pairs = np.flatnonzero(self.col_arr >= 0)
+        slack_p = {int(p): float(x[c]) / self.scale for p, c in zip(pairs, self.col_arr[pairs]) if x[c] > 0}
         return Fit(self.categories, alpha, float(self.h.getInfo().objective_function_value) / self.scale,
                    self.rounds, len(self.rows), len(self.rows), 0, x[K:K + T] / self.scale, slack_p)
 
@@ -161,8 +170,7 @@ def solve(sc: StepCounts, *, lp: MixtureLP | None = None, tol: float = 1e-9, bat
         if inside.all():
             break
         x = np.asarray(lp.h.getSolution().col_value)
-        col = np.where(pids < len(lp.col_arr), lp.col_arr[np.minimum(pids, max(len(lp.col_arr) - 1, 0))], -1) \
-            if len(lp.col_arr) else np.full(N, -1)
+        col = lp.columns(pids)
         vp = np.where(col >= 0, x[np.maximum(col, 0)], 0.0)
         margin = D @ x[:lp.K] + x[lp.K + steps] + vp
         viol = np.flatnonzero(~inside & (margin < -tol))
