@@ -205,11 +205,8 @@ def validate(suite: Suite) -> None:
             registry.add_specs(registry.parse_entries(suite.tokenizers, source=where))
         except registry.RegistryError as e:
             raise SuiteError(str(e)) from None
-    for name in suite.suite.tokenizers + ([suite.suite.reference_tokenizer] if suite.suite.reference_tokenizer else []):
-        try:
-            registry.resolve(name)
-        except registry.RegistryError as e:
-            raise SuiteError(f"{where}: [suite].tokenizers: {e}") from None
+    check_tokenizers(where, "[suite].tokenizers", suite.suite.tokenizers
+                     + ([suite.suite.reference_tokenizer] if suite.suite.reference_tokenizer else []))
     try:
         names = suite.metric_names()
     except ValueError as e:
@@ -244,3 +241,16 @@ def validate_thresholds(thresholds: dict[str, list[Threshold]], metric_names: li
             if t.variant is not None and t.variant != "*" and t.variant not in metric.variants:
                 raise SuiteError(f"{where}: [thresholds.{m}].variant = {t.variant!r}: `{m}` has the variants "
                                  f"{', '.join(metric.variants)} (or \"*\" for all)")
+
+
+def check_tokenizers(path, field: str, names) -> None:
+    """Every registry name (or tokenizer path) of a suite's ``field`` resolves; else a SuiteError
+    naming the suite file and the field (checked while loading, before any work). Every suite
+    kind checks its tokenizer lists with this."""
+    from . import registry
+
+    for t in names:
+        try:
+            registry.resolve(t)
+        except registry.RegistryError as e:
+            raise SuiteError(f"{path}: {field}: {e}") from None

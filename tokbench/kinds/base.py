@@ -137,16 +137,3 @@ class SuiteKind:
     def finish(self, suite: Any, ctx: UnitContext) -> list[str]:
         """After the last unit: free resources; return lines to print (a summary)."""
         return []
-
-
-def check_tokenizers(path: Path, field: str, names) -> None:
-    """Every registry name (or tokenizer path) of a suite's ``field`` resolves; else a SuiteError
-    naming the suite file and the field (checked while loading, before any work)."""
-    from ..registry import RegistryError, resolve
-    from ..suites import SuiteError
-
-    for t in names:
-        try:
-            resolve(t)
-        except RegistryError as e:
-            raise SuiteError(f"{path}: {field}: {e}") from None

@@ -20,8 +20,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..suites import SuiteError, validation_problems
-from .base import KindMeta, RunOptions, SuiteKind, Unit, UnitContext, check_tokenizers
+from ..suites import SuiteError, check_tokenizers, validation_problems
+from .base import KindMeta, RunOptions, SuiteKind, Unit, UnitContext
 
 
 class CharSuiteMeta(KindMeta):

@@ -24,8 +24,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..suites import SuiteError, validation_problems
-from .base import KindMeta, RunOptions, SuiteKind, Unit, UnitContext, check_tokenizers
+from ..suites import SuiteError, check_tokenizers, validation_problems
+from .base import KindMeta, RunOptions, SuiteKind, Unit, UnitContext
 
 MIXTURE_VERSION = 2  # 2: exact lazy constraints over every pair (count history), pair slack in the check
 
