@@ -78,7 +78,9 @@ class GateShard:
         weight = dict(self.weight)
         for lang, w in other.weight.items():
             weight[lang] = weight[lang] + w if lang in weight else w
-        docs = {lang: self.docs.get(lang, 0) + other.docs.get(lang, 0) for lang in self.docs.keys() | other.docs.keys()}
+        docs = dict(self.docs)
+        for lang, n in other.docs.items():
+            docs[lang] = docs.get(lang, 0) + n
         return GateShard(self.baseline.merge(other.baseline), self.candidate.merge(other.candidate), boot, integer,
                          self.no_ci | other.no_ci, weight, docs)
 
@@ -87,7 +89,9 @@ class GateShard:
         its documents weigh as many as it has (sum of weights = its document count in every
         resample), as the exact bootstrap draws each language's documents separately; the
         ``"*"`` scope adds its languages' scaled sums, so its language mix stays fixed."""
-        langs = list(self.docs) if scope == ALL_LANGS else [scope]
+        # languages in a fixed order: float sums must not depend on which process merged first
+        # (a set union ordered them by the string hashes of the worker that built the shard)
+        langs = sorted(self.docs) if scope == ALL_LANGS else [scope]
         out: dict[str, np.ndarray] = {}
         for lang in langs:
             sums = self.boot.get(lang, {}).get(metric, {}).get(side)

@@ -139,7 +139,7 @@ class Metric(Described):
 def merge_stats(a: Stats, b: Stats) -> Stats:
     """Elementwise sum of two stats dicts (arrays of unequal length are zero-padded)."""
     out: Stats = {}
-    for key in a.keys() | b.keys():
+    for key in list(a) + [k for k in b if k not in a]:  # a fixed key order, whatever the hash seed
         x, y = a.get(key, 0), b.get(key, 0)
         if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
             x, y = np.atleast_1d(np.asarray(x)), np.atleast_1d(np.asarray(y))
