@@ -49,7 +49,8 @@ def cmd_run(args) -> int:
         try:
             suite = Suite(suite={"name": args.suite_name, "version": "1", "tokenizers": args.tokenizer,
                                  "metrics": metrics, "reference_tokenizer": args.reference},
-                          corpora={default_corpus_name(args.corpus): {"source": "file", "path": args.corpus, "lang": args.lang}})
+                          corpora={default_corpus_name(args.corpus): {"source": "file", "path": args.corpus, "lang": args.lang,
+                                                                      "normalize": args.normalize}})
         except ValidationError as e:
             raise SuiteError(f"ad hoc run: {validation_problems(e)}") from None
         validate(suite)
@@ -199,7 +200,9 @@ def cmd_ls(args) -> int:
         langs = udhr_languages()
         print("  " + ", ".join(f"{l} ({n})" for l, n in langs))
         print(f"  ({len(langs)} language tags)")
-        print("file        a local .txt / .jsonl / .parquet (suite: source = \"file\", or --corpus PATH --lang CODE)")
+        print("  Unicode normalisation: NFC by default (normalize = \"none\" keeps the raw text; docs/suites.md)")
+        print("file        a local .txt / .jsonl / .parquet (suite: source = \"file\", or --corpus PATH --lang CODE);"
+              " text as given unless normalize = \"NFC\" / \"NFKC\"")
         print("hub         a Hugging Face dataset id (online users; e.g. FLORES-200)")
     elif what == "assets":
         from .assets import load_asset_specs
@@ -356,6 +359,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     r.add_argument("--tokenizer", action="append", help="ad hoc: registry name or tokenizer path (repeatable)")
     r.add_argument("--corpus", help="ad hoc: a .txt/.jsonl/.parquet file (.gz/.zst too), a directory or a glob")
     r.add_argument("--lang", help="ad hoc: language tag of the corpus")
+    r.add_argument("--normalize", choices=["none", "NFC", "NFKC"], default="none",
+                   help="ad hoc: Unicode normalisation of the corpus text before tokenizing (default none: as given)")
     r.add_argument("--reference", help="ad hoc: reference tokenizer for nsl")
     r.add_argument("--suite-name", default="adhoc", help="ad hoc: the suite name stored in the rows (default adhoc)")
     r.add_argument("--registry", action="append", help="extra tokenizer registry TOML (repeatable)")

@@ -74,6 +74,26 @@ class Corpus:
     def __len__(self) -> int:
         return len(self.text)
 
+    @property
+    def facts(self):
+        """:class:`tokbench.textnorm.TextFacts` of the raw text (set by :meth:`normalized`;
+        else computed from the text as it is, form "none")."""
+        if "facts" not in self.info:
+            from .textnorm import TextFacts
+
+            self.info["facts"] = TextFacts.of(self.lang, self.text)
+        return self.info["facts"]
+
+    def normalized(self, form: str) -> "Corpus":
+        """The corpus in Unicode normalisation ``form`` ("none", "NFC", "NFKC"), with the facts of
+        its raw text; its hash is that of the normalised text (the text that is tokenized)."""
+        from .textnorm import TextFacts, normalize_text
+
+        facts = TextFacts.of(self.lang, self.text, form)
+        text = self.text if form == "none" else [normalize_text(t, form) for t in self.text]
+        return Corpus(name=self.name, lang=list(self.lang), key=list(self.key), text=text, source=self.source,
+                      info={"facts": facts})
+
     def select_langs(self, langs: list[str]) -> "Corpus":
         check_langs(self.name, langs, set(self.lang))
         order = {l: i for i, l in enumerate(langs)}
@@ -316,6 +336,9 @@ class CorpusSpec(BaseModel):
     data_files: str | list[str] | None = None  # hub: data files for a generic builder ("json", "parquet")
     revision: str | None = None  # hub: a pinned dataset revision
     max_docs_per_lang: int | None = None
+    # Unicode normalisation applied before tokenizing (tokbench.textnorm); None: the source's
+    # default ("NFC" for udhr, "none" for the others)
+    normalize: Literal["none", "NFC", "NFKC"] | None = None
     seed: int | None = None  # numbers: the generator's seed (tokbench.corpora_numbers)
     n: int | None = None  # numbers: documents per language and family
     contexts: int | None = None  # numbers: sentences each generated number is placed in
@@ -340,6 +363,13 @@ class CorpusSpec(BaseModel):
         if self.source == "numbers" and self.contexts is not None and self.contexts > 5:
             raise ValueError("a `numbers` corpus has 5 sentence templates per language: `contexts` at most 5")
         return self
+
+    @property
+    def normalize_form(self) -> str:
+        """The normalisation form in effect (the spec's, else the source's default)."""
+        from .textnorm import default_form
+
+        return self.normalize or default_form(self.source)
 
 
 def load_numbers(name: str, spec: CorpusSpec) -> Corpus:
@@ -374,8 +404,11 @@ def load_domains(*, name: str, langs: list[str] | None = None) -> Corpus:
     return Corpus.from_records(name, records, source="domain:" + ",".join(langs))
 
 
-def load_corpus(name: str, spec: CorpusSpec, *, base_dir: Path | None = None) -> Corpus:
-    """The documents of a suite's ``[corpora.NAME]`` entry (relative paths: from ``base_dir``)."""
+def load_corpus(name: str, spec: CorpusSpec, *, base_dir: Path | None = None, limit_docs: int | None = None
+                ) -> Corpus:
+    """The documents of a suite's ``[corpora.NAME]`` entry (relative paths: from ``base_dir``),
+    at most ``max_docs_per_lang`` (and ``limit_docs``) per language, in the entry's Unicode
+    normalisation form (``CorpusSpec.normalize_form``; the raw text's facts in ``.facts``)."""
     if spec.source == "udhr":
         corpus = load_udhr(langs=spec.langs or None, name=name, unit=spec.unit)
     elif spec.source == "file":
@@ -395,4 +428,5 @@ def load_corpus(name: str, spec: CorpusSpec, *, base_dir: Path | None = None) ->
                           lang=spec.lang, lang_field=spec.lang_field, key_field=spec.key_field)
         if spec.langs:
             corpus = corpus.select_langs(spec.langs)
-    return corpus.limit_docs(spec.max_docs_per_lang)
+    corpus = corpus.limit_docs(spec.max_docs_per_lang).limit_docs(limit_docs)
+    return corpus.normalized(spec.normalize_form)

@@ -22,7 +22,7 @@ from typing import Any, Mapping
 from . import __version__
 from .kinds import RunOptions, SuiteKind, Unit, UnitContext, load_any
 from .schema import SCHEMA_VERSION, finite
-from .store import load_results, new_run_id, now_utc, write_part
+from .store import load_results, new_run_id, now_utc, write_corpus_facts, write_part
 
 
 @dataclass
@@ -125,6 +125,11 @@ def execute(kind: SuiteKind, suite: Any, options: RunOptions | None = None) -> R
         else:
             todo.append(u)
     ctx = UnitContext(options=options, load_store=lambda: load_results(results_dir, all_rows=True))
+    for u in units:  # the corpora's text provenance, also of units already stored
+        if u.corpus_facts is not None:
+            ctx.facts.setdefault(u.corpus_facts[0], u.corpus_facts[1:])
+    stored_facts: set[str] = set()
+    _store_facts(results_dir, ctx.facts, stored_facts)
     bar = tqdm(total=sum(u.size for u in todo), desc=name, unit=kind.progress_unit, disable=not options.progress or not todo,
                file=sys.stderr, unit_scale=kind.progress_unit == "B", unit_divisor=1024)
     ctx.advance = bar.update
@@ -149,6 +154,7 @@ def execute(kind: SuiteKind, suite: Any, options: RunOptions | None = None) -> R
                                                   suite_version=version, created=now_utc()),
                                             results_dir, run_id=summary.run_id, seq=seq))
             summary.rows += len(rows)
+            _store_facts(results_dir, ctx.facts, stored_facts)
     finally:
         bar.close()
     summary.lines = kind.finish(suite, ctx)
@@ -160,6 +166,14 @@ def execute(kind: SuiteKind, suite: Any, options: RunOptions | None = None) -> R
 
         summary.leaderboard = render_leaderboard(results_dir, lead=[DEFAULT_SUITE])
     return summary
+
+
+def _store_facts(results_dir: Path, facts: dict[str, tuple[str, Any]], done: set[str]) -> None:
+    """Store each corpus's text facts once (``store.write_corpus_facts``; ``done``: stored by this run)."""
+    for chash, (corpus, f) in facts.items():
+        if chash not in done:
+            write_corpus_facts(results_dir, chash, corpus, f)
+            done.add(chash)
 
 
 def _missing(module: str) -> bool:

@@ -53,6 +53,7 @@ class HubShard:
     key_field: str | None = None
     langs: tuple[str, ...] = ()
     size: int = 1 << 20  # nominal: a streamed shard's size is not known before it is read
+    normalize: str = "none"  # Unicode normalisation of the texts (tokbench.sharded.shard_reader)
 
     @property
     def id(self) -> str:
@@ -60,7 +61,8 @@ class HubShard:
 
     def identity(self) -> list:
         return ["hub", self.hub_id, self.config, self.split, list(self.data_files), self.revision, self.index,
-                self.count, self.text_field, self.lang, self.lang_field, self.key_field, list(self.langs)]
+                self.count, self.text_field, self.lang, self.lang_field, self.key_field, list(self.langs),
+                *([self.normalize] if self.normalize != "none" else [])]
 
     def dataset(self):
         import datasets
@@ -143,7 +145,8 @@ def plan_hub_shards(spec: Any) -> list[HubShard]:
                           "The hub needs network access; offline, use a `file` corpus or local `data_files`.") \
             from None
     return [HubShard(spec.hub_id, spec.config, spec.split, files, spec.revision, i, n, spec.text_field, spec.lang,
-                     spec.lang_field, spec.key_field, tuple(spec.langs)) for i in range(n)]
+                     spec.lang_field, spec.key_field, tuple(spec.langs), normalize=spec.normalize_form)
+            for i in range(n)]
 
 
 __all__ = ["HubShard", "plan_hub_shards"]

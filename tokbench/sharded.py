@@ -69,6 +69,7 @@ class ShardStats:
     n_bytes: int = 0
     sha256: str = ""  # content hash of the shard (one shard only; set by its reader)
     meta: dict = field(default_factory=dict)  # the tokenizer's vocab_size, unk_ids, byte_fallback_ids
+    facts: Any = None  # textnorm.TextFacts of the raw text read (streamed shards; None for memory shards)
 
     def merge(self, other: "ShardStats") -> "ShardStats":
         langs = self.langs + [lang for lang in other.langs if lang not in self.langs]
@@ -77,9 +78,11 @@ class ShardStats:
             a, b = self.scopes.get(scope, {}), other.scopes.get(scope, {})
             scopes[scope] = {m: _packed(merge_stats(_unpacked(a[m]), _unpacked(b[m]))) if m in a and m in b
                              else (a.get(m) or b[m]) for m in list(a) + [m for m in b if m not in a]}
+        facts = self.facts.merge(other.facts) if self.facts is not None and other.facts is not None \
+            else (self.facts if other.facts is None else other.facts)
         return ShardStats(langs=langs, scopes=scopes, doc_chunks=self.doc_chunks + other.doc_chunks,
                           n_docs=self.n_docs + other.n_docs, n_bytes=self.n_bytes + other.n_bytes,
-                          meta=self.meta or other.meta)
+                          meta=self.meta or other.meta, facts=facts)
 
     def doc_table(self) -> TokenizedCorpus:
         """The per-document table as a TokenizedCorpus without tokens (document-level metrics)."""
@@ -296,8 +299,9 @@ class ShardTask:
     def cache_key(self) -> str:
         from .tokenize import TOKENIZE_VERSION
 
+        # "facts": cached stats carry the raw text's facts (tokbench.textnorm) since they were added
         payload = [TOKENIZE_VERSION, self.tokenizer_hash, self.shard.identity(), repr(self.read), self.plan.signature(),
-                   self.batch_bytes]
+                   self.batch_bytes, "facts"]
         return hashlib.sha256(json.dumps(payload, default=str).encode()).hexdigest()[:40]
 
 
@@ -321,13 +325,41 @@ def _tokenizer(name: str, fingerprint: str) -> tuple[Any, Any]:
     return _BUILT[(name, fingerprint)]
 
 
+class _Normalizing:
+    """A streamed shard's batches in Unicode normalisation form ``form``; ``facts``: those of
+    the raw text (tokbench.textnorm), complete once iterated; ``sha256``: the raw shard's."""
+
+    def __init__(self, reader: Any, form: str) -> None:
+        from .textnorm import TextFacts
+
+        self.reader, self.form, self.facts = reader, form, TextFacts(form)
+
+    @property
+    def sha256(self) -> str:
+        return self.reader.sha256
+
+    def __iter__(self) -> Iterator[list[tuple[str, str, str]]]:
+        from .textnorm import normalize_text
+
+        add, form = self.facts.add, self.form
+        for batch in self.reader:
+            for lang, _, text in batch:
+                add(lang, text)
+            yield batch if form == "none" else [(lang, key, normalize_text(text, form)) for lang, key, text in batch]
+
+
 def shard_reader(shard: Any, read: Any, batch_bytes: int):
-    """Batches of (lang, key, text) of a file shard, a MemoryShard or a HubShard; ``.sha256`` once read."""
-    if hasattr(shard, "open"):
+    """Batches of (lang, key, text) of a file shard, a MemoryShard or a HubShard; ``.sha256`` once
+    read. A file or hub shard's texts come in its normalisation form (``ReadOptions.normalize``,
+    ``HubShard.normalize``) and the reader has the raw text's ``facts``; a MemoryShard's corpus was
+    normalised when loaded (its facts are the corpus's)."""
+    if isinstance(shard, MemoryShard):
         return shard.open(batch_bytes)
+    if hasattr(shard, "open"):
+        return _Normalizing(shard.open(batch_bytes), getattr(shard, "normalize", "none"))
     from .stream import read_shard
 
-    return read_shard(shard, read, batch_bytes=batch_bytes)
+    return _Normalizing(read_shard(shard, read, batch_bytes=batch_bytes), getattr(read, "normalize", "none"))
 
 
 def tokenized_batches(reader: Any, name: str, segmenters: Mapping[str, str], tokenizers: list[tuple[Any, Any]]):
@@ -351,6 +383,7 @@ def run_shard(task: ShardTask) -> ShardStats:
     for _, (tc,) in tokenized_batches(reader, str(task.shard.id), task.plan.segmenters, [(tok, caches)]):
         acc = acc.merge(reduce_tc(tc, task.plan))
     acc.sha256 = reader.sha256
+    acc.facts = getattr(reader, "facts", None)
     if not acc.meta:  # a shard without documents (all of another language)
         from .tokenize import tokenizer_meta
 

@@ -13,6 +13,12 @@ data file of the dataset, identified by hub id, config, split, data files and re
 ``udhr`` and other ``hub`` corpora, and any corpus cut by ``max_docs_per_lang`` / ``--limit-docs``
 (the first N documents of each language need the whole order), are loaded into memory and cut
 into :class:`tokbench.sharded.MemoryShard` s; their corpus hash is ``Corpus.hash``.
+
+Unicode normalisation (``normalize``, :mod:`tokbench.textnorm`): an in-memory corpus is
+normalised when loaded (its hash is that of the normalised text, its raw text's facts are
+known at once); a streamed one is normalised by the shard task as it reads
+(:func:`tokbench.sharded.shard_reader`), its facts come with its shards, and its hash, made of
+the raw shards' hashes, names the form.
 """
 from __future__ import annotations
 
@@ -33,6 +39,8 @@ class CorpusSource:
     hash: str | None  # None: a file corpus whose shards have not all been read yet
     langs: list[str] | None  # known languages (None: found while reading)
     size: int  # bytes, for progress
+    normalize: str = "none"  # the Unicode normalisation form of the text that is tokenized
+    facts: Any = None  # textnorm.TextFacts of the raw text when known before reading (in-memory corpora)
 
     @property
     def one_language(self) -> bool:
@@ -44,7 +52,7 @@ class CorpusSource:
             return self.hash
         from .stream import corpus_hash
 
-        return corpus_hash(self.shards, shard_hashes)
+        return corpus_hash(self.shards, shard_hashes, self.normalize)
 
 
 def _manifest_path(shard: Any, read: Any) -> Path:
@@ -89,7 +97,7 @@ def corpus_source(name: str, spec: Any, *, base_dir: Path | None, limit_docs: in
             from .stream import ReadOptions, plan_shards
 
             read = ReadOptions(lang=spec.lang, lang_field=spec.lang_field, text_field=spec.text_field,
-                               key_field=spec.key_field, langs=tuple(spec.langs))
+                               key_field=spec.key_field, langs=tuple(spec.langs), normalize=spec.normalize_form)
             shards = plan_shards(spec.path, fmt=spec.format, base_dir=base_dir, shard_bytes=shard_bytes, opts=read)
         else:
             from .hubstream import plan_hub_shards
@@ -98,12 +106,13 @@ def corpus_source(name: str, spec: Any, *, base_dir: Path | None, limit_docs: in
         hashes = [known_shard_hash(s, read) for s in shards]
         if spec.source == "file" and any(h is None for h in hashes) and sum(s.size for s in shards) <= shard_bytes:
             hashes = _check_whole(name, spec.path, shards, read)
-        known = None if any(h is None for h in hashes) else corpus_hash(shards, hashes)
+        known = None if any(h is None for h in hashes) else corpus_hash(shards, hashes, spec.normalize_form)
         langs = [spec.lang] if spec.lang else (list(spec.langs) or None)
-        return CorpusSource(name, shards, read, known, langs, sum(s.size for s in shards))
-    corpus = load_corpus(name, spec, base_dir=base_dir).limit_docs(limit_docs)
+        return CorpusSource(name, shards, read, known, langs, sum(s.size for s in shards), spec.normalize_form)
+    corpus = load_corpus(name, spec, base_dir=base_dir, limit_docs=limit_docs)
     shards = memory_shards(corpus, shard_bytes)
-    return CorpusSource(name, shards, None, corpus.hash, corpus.langs, sum(s.size for s in shards))
+    return CorpusSource(name, shards, None, corpus.hash, corpus.langs, sum(s.size for s in shards),
+                        spec.normalize_form, corpus.facts)
 
 
 def _check_whole(name: str, path: str, shards: list[Any], read: Any) -> list[str]:

@@ -13,6 +13,10 @@
   warning and skipped, never silently dropped and never fatal.
 * Every row carries ``schema_version``; parts of older versions are upgraded on read (missing
   columns read as nulls, types cast to the current schema). See ``tokbench.schema``.
+* Beside the parts, ``corpora/<corpus hash>.parquet`` holds the provenance of each corpus's
+  text (:func:`write_corpus_facts`): per language, documents, characters and how many of them
+  Unicode NFC / NFKC would change in the raw text, and the normalisation form that was applied
+  (:mod:`tokbench.textnorm`). Keyed by the hash, written once, read by the leaderboard.
 """
 from __future__ import annotations
 
@@ -34,6 +38,7 @@ import pyarrow.parquet as pq
 from .schema import COLUMNS, RESULT_SCHEMA, SCHEMA_VERSION
 
 PARTS = "parts"
+CORPORA = "corpora"
 
 
 class StoreWarning(UserWarning):
@@ -186,6 +191,47 @@ def _sweep_once(parts: Path) -> None:
             remove_stale_temp_files(parts.parent)
         except OSError:  # cleaning up is never worth failing a write
             pass
+
+
+def write_corpus_facts(results_dir: Path, corpus_hash: str, corpus: str, facts) -> Path | None:
+    """Store the raw-text facts (``tokbench.textnorm.TextFacts``) of the corpus ``corpus_hash``
+    once: ``corpora/<corpus_hash>.parquet``, one row per language and one for ``"*"``. The hash
+    names the text, so an existing file already says the same and is left alone (None)."""
+    if not corpus_hash or facts is None or not facts.counts:
+        return None
+    folder = Path(results_dir) / CORPORA
+    final = folder / f"{corpus_hash}.parquet"
+    if final.exists():
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    created = now_utc()
+    rows = [{"corpus_hash": corpus_hash, "corpus": corpus, **r, "created_at": created} for r in facts.records()]
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f"{TEMP_PREFIX}{_HOST}-{os.getpid()}-", suffix=TEMP_SUFFIX)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            pq.write_table(pa.Table.from_pylist(rows), fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return final
+
+
+def load_corpus_facts(results_dir: str | Path = "results") -> pd.DataFrame:
+    """Every stored corpus's facts (:func:`write_corpus_facts`); an unreadable file is named in
+    a warning and skipped."""
+    frames = []
+    for path in sorted((Path(results_dir) / CORPORA).glob("*.parquet")):
+        try:
+            frames.append(pq.read_table(path).to_pandas())
+        except Exception as e:
+            warnings.warn(f"skipping unreadable corpus facts {path}: {type(e).__name__}: {e}", StoreWarning,
+                          stacklevel=2)
+    if not frames:
+        return pd.DataFrame(columns=["corpus_hash", "corpus", "lang", "normalize"])
+    return pd.concat(frames, ignore_index=True)
 
 
 # ----------------------------------------------------------------------------- reading

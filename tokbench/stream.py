@@ -46,6 +46,9 @@ class ReadOptions:
     text_field: str = "text"
     key_field: str | None = None  # alignment key field; default key: f"{shard.name}:{offset}"
     langs: tuple[str, ...] = ()  # keep only these languages (empty: all)
+    # Unicode normalisation of every text (tokbench.textnorm), applied by the shard task after
+    # reading (tokbench.sharded.shard_reader): the shard hash stays that of the raw bytes
+    normalize: str = "none"
 
 
 @dataclass(frozen=True)
@@ -464,11 +467,14 @@ def read_shard(shard: Shard, opts: ReadOptions, *, batch_bytes: int = 4 << 20) -
     return ShardReader(shard, opts, batch_bytes)
 
 
-def corpus_hash(shards: list[Shard], shard_hashes: list[str]) -> str:
-    """sha256 over one ``"{shard.id} {shard hash}\\n"`` line per shard, in shard order."""
+def corpus_hash(shards: list[Shard], shard_hashes: list[str], normalize: str = "none") -> str:
+    """sha256 over one ``"{shard.id} {shard hash}\\n"`` line per shard, in shard order, after a
+    ``"normalize {form}\\n"`` line when the text is normalised (the shard hashes are of raw bytes)."""
     if len(shards) != len(shard_hashes):
         raise ValueError(f"{len(shards)} shards but {len(shard_hashes)} shard hashes")
     h = hashlib.sha256()
+    if normalize != "none":
+        h.update(f"normalize {normalize}\n".encode("utf-8"))
     for shard, sh in zip(shards, shard_hashes):
         h.update(f"{shard.id} {sh}\n".encode("utf-8"))
     return h.hexdigest()

@@ -219,7 +219,7 @@ def run_gate(baseline: str, candidate: str, *, suite: str | None = None, corpus:
     from .sharded import sharded_sources
 
     sharded = sharded_sources(specs, base_dir, limit_docs, shard_bytes)
-    corpora = [(name, load_corpus(name, spec, base_dir=base_dir).limit_docs(limit_docs))
+    corpora = [(name, load_corpus(name, spec, base_dir=base_dir, limit_docs=limit_docs))
                for name, spec in specs.items() if name not in sharded]
     have = {l for _, corp in corpora for l in corp.langs} | {l for src in sharded.values() for l in src.langs or ()}
     if any(src.langs is None for src in sharded.values()):

@@ -44,6 +44,9 @@ class Unit:
     payload: Any = None
     size: int = 1
     scope: str = ""  # on what: "on corpus 'udhr'"
+    # (corpus hash, corpus name, textnorm.TextFacts) when known at planning (in-memory corpora):
+    # the executor stores them (store.write_corpus_facts), run or skipped
+    corpus_facts: tuple[str, str, Any] | None = None
 
     def __str__(self) -> str:
         return f"{self.label} {self.scope}".strip()
@@ -87,6 +90,9 @@ class UnitContext:
     failures: list[tuple[str, str]] = field(default_factory=list)  # extra ("X failed on Y", error) reports
     load_store: Callable[[], Any] | None = None  # the store as it is now (rows written so far)
     postfix: Callable[[str], Any] | None = None  # a short status after the progress bar (rates)
+    # corpus hash -> (corpus name, textnorm.TextFacts) learnt while executing (streamed corpora);
+    # the executor stores them with the unit's part
+    facts: dict[str, tuple[str, Any]] = field(default_factory=dict)
 
     def log(self, *msg: Any) -> None:
         if self.options.progress:

@@ -226,8 +226,7 @@ class PerplexityKind(SuiteKind):
         for cname, spec in suite.corpora.items():
             if options.all_docs:
                 spec = spec.model_copy(update={"max_docs_per_lang": None})
-            c = load_corpus(cname, spec)
-            corpora[cname] = c.limit_docs(options.limit_docs) if options.limit_docs else c
+            corpora[cname] = load_corpus(cname, spec, limit_docs=options.limit_docs)
         versions = library_versions()
         units, chash = [], {}
         for mname in order:
@@ -241,6 +240,7 @@ class PerplexityKind(SuiteKind):
                     done_when=[{"suite": suite.suite.name, "metric": "bits_per_byte", "model": mname,
                                 "corpus_hash": corpus.hash, "config_hash": h}],
                     provenance={"model": mname, "corpus": cname, "corpus_hash": corpus.hash, "config_hash": h},
+                    corpus_facts=(corpus.hash, cname, corpus.facts),
                     payload={"step": "score", "model": mname, "corpus": corpus, "batch_size": bs}))
         if ref_name in order:
             for cname, corpus in corpora.items():

@@ -95,6 +95,7 @@ class TokenizerKind(SuiteKind):
                     done_when=keys if src.hash else [],  # an unread file corpus: its hash comes with its shards
                     provenance={"tokenizer": name, "tokenizer_hash": hashes[name], "corpus": corpus_name,
                                 "corpus_hash": src.hash},
+                    corpus_facts=(src.hash, corpus_name, src.facts) if src.facts is not None else None,
                     payload={"tokenizer": name, "corpus_name": corpus_name, "shared": shared, "configs": configs,
                              "metrics": metrics, "built": built}))
         return units
@@ -140,13 +141,18 @@ class TokenizerKind(SuiteKind):
         for r in rows:
             r["config_hash"] = p["configs"][r["metric"]]
             r["corpus_hash"] = corpus_hash
+        if stats.facts is not None:  # a streamed corpus: its text facts came with its shards
+            ctx.facts.setdefault(corpus_hash, (p["corpus_name"], stats.facts))
         return rows
 
     def finish(self, suite: Suite, ctx: UnitContext) -> list[str]:
         pool = ctx.state.pop("pool", None)
         if pool is not None:
             pool.close()
-        return []
+        # a corpus measured as given although NFC would change some of it: say so (docs/suites.md)
+        return [f"corpus {name!r}: {facts.summary()}; to measure canonical text set normalize = \"NFC\" in "
+                f"[corpora.{name}] (ad hoc: --normalize NFC)" for name, facts in dict(ctx.facts.values()).items()
+                if facts.form == "none" and facts.total()[3]]
 
 
 def _load_path_tokenizers(names: list[str]) -> dict[str, Any]:

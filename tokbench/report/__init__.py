@@ -12,9 +12,10 @@ def render_leaderboard(results_dir, lead=None) -> dict | None:
     from pathlib import Path
 
     from ..metrics import metric_info
-    from ..store import load_results
+    from ..store import load_corpus_facts, load_results
 
     df = load_results(results_dir)
     if df.empty:
         return None
-    return render(df, Path(results_dir) / "leaderboard", metric_info=metric_info(), lead=lead)
+    return render(df, Path(results_dir) / "leaderboard", metric_info=metric_info(), lead=lead,
+                  corpus_facts=load_corpus_facts(results_dir))

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..metrics import headline as _headline
+from ..schema import ALL_LANGS
 from ..store import CELL_KEY, latest
 
 __all__ = ["CELL_KEY", "DASH", "FEWER_MARK", "LOSSY_MARK", "MEAN_MARK", "Cell", "Column", "Meta", "Row", "Table",
@@ -310,6 +311,11 @@ def provenance(rows: pd.DataFrame) -> list[tuple[str, str]]:
         hashes = sorted({short(h) for h in g["corpus_hash"]})
         corp.append(f"{c or DASH} {', '.join(f'`{h}`' for h in hashes)}")
     out.append(("corpus hash", "; ".join(corp)))
+    if "_corpus_text" in rows.columns:  # the corpora's text provenance (store.load_corpus_facts)
+        texts = [f"{c or DASH}: {t}" for c, g in sorted(rows.groupby("corpus"), key=lambda x: x[0])
+                 for t in sorted({str(t) for t in g["_corpus_text"] if t})]
+        if texts:
+            out.append(("corpus text", "; ".join(texts)))
     out.append(("tokbench version", ", ".join(distinct(rows["tokbench_version"])) or DASH))
     out.append(("created_at", ts_range(rows["_ts"])))
     notes = sorted({str(n) for n, v in zip(rows["note"], rows["value"]) if not missing(n) and math.isnan(v)})
@@ -317,6 +323,30 @@ def provenance(rows: pd.DataFrame) -> list[tuple[str, str]]:
         shown = notes[:5] + ([f"... {len(notes) - 5} more"] if len(notes) > 5 else [])
         out.append(("blank values", "; ".join(shown)))
     return out
+
+
+def corpus_text_notes(facts: pd.DataFrame) -> dict[str, str]:
+    """corpus hash -> one line on its text (``textnorm.TextFacts.summary``: the normalisation
+    applied and how much of the raw text NFC would change), from ``store.load_corpus_facts``."""
+    from ..textnorm import FIELDS, TextFacts
+
+    out = {}
+    for chash, g in facts.groupby("corpus_hash"):
+        per_lang = g[g["lang"] != ALL_LANGS]
+        tf = TextFacts(str(g["normalize"].iloc[0]),
+                       {str(r["lang"]): [int(r[f]) for f in FIELDS] for _, r in per_lang.iterrows()})
+        out[str(chash)] = tf.summary()
+    return out
+
+
+def with_corpus_text(data: pd.DataFrame, facts: pd.DataFrame | None) -> pd.DataFrame:
+    """``data`` (prepared rows) with a ``_corpus_text`` column: each row's corpus text note ("" if unknown)."""
+    if facts is None or facts.empty:
+        return data
+    notes = corpus_text_notes(facts)
+    data = data.copy()
+    data["_corpus_text"] = [notes.get(text(h), "") for h in data["corpus_hash"]]
+    return data
 
 
 def slug(s: str) -> str:

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Mapping
 import pandas as pd
 
 from .build import build, legend_metrics
-from .data import CELL_KEY, Meta, latest, prepare, slug
+from .data import CELL_KEY, Meta, latest, prepare, slug, with_corpus_text
 from .html import BEST_NOTE, e, head, legend_html, table_html, tail
 from .markdown import write_markdown
 
@@ -24,7 +24,8 @@ __all__ = ["CELL_KEY", "latest", "prepare", "render"]
 
 def render(df: pd.DataFrame, out_dir: Path, *,
            metric_info: Mapping[str, Mapping[str, Any]] | None = None,
-           title: str = "tokbench leaderboard", lead: Iterable[str] | None = None) -> dict[str, Any]:
+           title: str = "tokbench leaderboard", lead: Iterable[str] | None = None,
+           corpus_facts: pd.DataFrame | None = None) -> dict[str, Any]:
     """Write ``leaderboard.md``, ``index.html`` and PNG plots for a results DataFrame.
 
     ``df`` has the ``tokbench.schema`` columns (at least suite, tokenizer, lang, metric,
@@ -36,6 +37,9 @@ def render(df: pd.DataFrame, out_dir: Path, *,
     Both pages open with the title, links to the sections and the metric legend; then the
     suites: those named in ``lead`` first (in that order, when stored), then the others by name
     (``build.suite_order``); then the models table.
+
+    ``corpus_facts`` (``tokbench.store.load_corpus_facts``): the corpora's text provenance
+    (normalisation applied, share of the raw text NFC changes), shown under every table.
 
     Plots (``tokbench.report.plots``) are named after their metric; with several suites every
     suite's plots get a ``_<suite>`` suffix. Returns ``{"markdown": Path, "html": Path,
@@ -52,6 +56,7 @@ def render(df: pd.DataFrame, out_dir: Path, *,
     data = prepare(df)
     if data.empty:
         raise ValueError("no results to report in the results DataFrame")
+    data = with_corpus_text(data, corpus_facts)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     multi = data["suite"].nunique() > 1
