@@ -194,6 +194,30 @@ normalize = "NFC"
     assert set(load_results(rawres)["corpus_hash"]).isdisjoint(set(a["corpus_hash"]))
 
 
+def test_nfc_tokenizers_lose_the_raw_documents_nfc_changes(tmp_path):
+    """qwen2_5 normalises to NFC itself (registry ``normalize = "NFC"``): on the raw UDHR text its
+    round trip fails on exactly the documents NFC changes; on the default (NFC) corpus, on none."""
+    suite = _suite(tmp_path / "s.toml", """
+[corpora.udhr]
+source = "udhr"
+langs = ["en", "vi", "hi"]
+[corpora.raw]
+source = "udhr"
+langs = ["en", "vi", "hi"]
+normalize = "none"
+""", tokenizers=("qwen2_5",))
+    suite.write_text(suite.read_text().replace('"premium", ', '"roundtrip", '))
+    res = tmp_path / "res"
+    assert main(["run", str(suite), "--results", str(res), "--quiet", "--no-report"]) == 0
+    df = load_results(res)
+    rt = df[(df.metric == "roundtrip") & (df.variant == "micro") & (df.lang == "*")].set_index("corpus")["value"]
+    texts = load_udhr(langs=["en", "vi", "hi"]).text
+    unchanged = sum(unicodedata.normalize("NFC", t) == t for t in texts)
+    assert 0 < unchanged < len(texts)
+    assert rt["raw"] == pytest.approx(unchanged / len(texts), abs=1e-12)
+    assert rt["udhr"] == 1.0
+
+
 def test_an_unknown_form_is_bad_input(tmp_path, capsys):
     suite = _suite(tmp_path / "s.toml", """
 [corpora.udhr]

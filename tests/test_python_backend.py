@@ -125,7 +125,16 @@ def test_cli_py_tokenizer_with_byt5(tmp_path, fresh_cache, capsys):
     rt = rows.loc[("roundtrip", "micro")]
     assert np.isnan(rt["value"]) and rt["note"].startswith("not invertible by design")
     assert json.loads(rt["params"])["ok_docs"] == 2  # the third document has a double space and €
+    # the rows that read token spans carry the note; the others (counts, round trip) do not
+    from tokbench.metrics import METRICS
+    from tokbench.metrics.base import APPROXIMATE_SPANS
+
+    for (metric, variant), row in rows.iterrows():
+        spans = METRICS[metric].uses_spans
+        assert (row["note"] == APPROXIMATE_SPANS) == spans, (metric, variant, row["note"])
+    assert rows.loc[("fertility", "in_context"), "note"] == APPROXIMATE_SPANS
     byt5 = _rows(results, "byt5")
+    assert byt5["note"].ne(APPROXIMATE_SPANS).all()
     assert json.loads(byt5.loc[("fertility", "in_context"), "params"])["tokens"] == sum(len(d.encode()) for d in DOCS)
     assert byt5.loc[("roundtrip", "micro"), "value"] == 1.0
 

@@ -305,6 +305,21 @@ def test_tiktoken_conversion_matches_tiktoken():
     assert tk.token_to_id("<|e|>") == len(enc_ranks)
 
 
+def test_exported_target_keeps_the_registry_normalisation():
+    """qwen2_5 is scored with NFC applied first (registry ``normalize = "NFC"``); the tokenizer a
+    transplant exports for it carries the same step: decomposed and precomposed Vietnamese get
+    the ids the scored adapter gives the precomposed text."""
+    pytest.importorskip("tokenizers")
+    from tokbench.registry import get_tokenizer
+    from tokbench.transplant.target import load_target
+
+    target = load_target("qwen2_5")
+    assert target.info["normalize"] == "NFC"
+    nfd, nfc = "Vie\u0323\u0302t Nam la\u0300 mo\u0323\u0302t", "Việt Nam là một"
+    want = get_tokenizer("qwen2_5").encode_batch([nfc])[0]
+    assert list(want) == target.hf.encode(nfd, add_special_tokens=False) == target.hf.encode(nfc, add_special_tokens=False)
+
+
 def test_trained_tokenizer_deterministic():
     pytest.importorskip("wordfreq")
     from tokbench.transplant.train import RECIPES, capitalise, train, word_counts

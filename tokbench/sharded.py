@@ -27,7 +27,7 @@ import numpy as np
 
 from .corpora import Corpus
 from .metrics import METRICS
-from .metrics.base import MetricInput, Stats, merge_stats
+from .metrics.base import APPROXIMATE_SPANS, MetricInput, Stats, merge_stats
 from .schema import ALL_LANGS, finite
 from .segment import segmenters_for
 from .tokenized import TokenizedCorpus
@@ -164,7 +164,7 @@ def reduce_tc(tc: TokenizedCorpus, plan: ReducePlan) -> ShardStats:
             params = metric.scope_params(_params(name, plan, "per-language"), langs)
             scopes[ALL_LANGS][name] = _packed(metric.stats(MetricInput(tc, params)))
     out = ShardStats(langs=langs, scopes=scopes, n_docs=tc.n_docs, n_bytes=int(np.sum(tc.n_bytes, dtype=np.int64)),
-                     meta={k: tc.meta[k] for k in ("vocab_size", "unk_ids", "byte_fallback_ids") if k in tc.meta})
+                     meta={k: tc.meta[k] for k in ("vocab_size", "unk_ids", "byte_fallback_ids", "spans") if k in tc.meta})
     if plan.keep_docs:
         out.doc_chunks = documents(tc).doc_chunks
     return out
@@ -189,6 +189,7 @@ def finalize_rows(stats: ShardStats, plan: ReducePlan, reference: ShardStats | N
     doc_tc = stats.doc_table() if plan.keep_docs else None
     ref_tc = reference.doc_table() if reference is not None and plan.keep_docs else None
     scopes = [(lang, [lang]) for lang in langs] + ([(ALL_LANGS, langs)] if len(langs) > 1 else [])
+    aligned = stats.meta.get("spans") == "aligned"
     rows = []
     for scope, scope_langs in scopes:
         seg = segs[scope] if scope != ALL_LANGS else "per-language"
@@ -210,7 +211,8 @@ def finalize_rows(stats: ShardStats, plan: ReducePlan, reference: ShardStats | N
                 p = {k: val for k, val in {**params, **v.params}.items() if k != "note"}
                 row = {"lang": scope, "metric": name, "variant": variant, "value": finite(v.value),
                        "n": int(v.n), "params": json.dumps(p, sort_keys=True, default=str),
-                       "note": v.params.get("note"), "metric_version": metric.version}
+                       "note": v.params.get("note") or (APPROXIMATE_SPANS if aligned and metric.uses_spans else None),
+                       "metric_version": metric.version}
                 if v.params.get("unavailable"):
                     row["incomplete"] = v.params["unavailable"]
                 rows.append(row)

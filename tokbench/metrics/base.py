@@ -126,6 +126,9 @@ class Metric(Described):
     # (``context``) or the reference tokenization: a sharded run computes them once from the
     # merged per-document table instead of adding them up shard by shard (tokbench.sharded)
     document_level: bool = False
+    # reads the token spans (word membership, positions in the text): its rows get
+    # APPROXIMATE_SPANS when the tokenizer gives no offsets and its spans were aligned
+    uses_spans: bool = False
 
     def scope_params(self, params: Mapping[str, Any], langs: list[str]) -> dict[str, Any]:
         """The parameters of one scope (``langs``: its languages): defaults, then ``params``."""
@@ -134,6 +137,13 @@ class Metric(Described):
     def compute(self, inp: MetricInput) -> dict[str, Value]:
         params = self.scope_params(inp.params, list(dict.fromkeys(np.asarray(inp.tc.lang).tolist())))
         return self.finalize(self.stats(MetricInput(inp.tc, params, inp.reference, inp.context)), params)
+
+
+# the note on rows of span-reading metrics (Metric.uses_spans) of a tokenizer whose token spans
+# were aligned from each token's text (the python backend without offsets: TokenizedCorpus.meta
+# "spans" = "aligned"; docs/registry.md#python-tokenizers)
+APPROXIMATE_SPANS = ("token spans aligned from each token's own text (the tokenizer gives no offsets): approximate "
+                     "where that text differs from the document")
 
 
 def merge_stats(a: Stats, b: Stats) -> Stats:

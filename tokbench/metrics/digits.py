@@ -219,6 +219,7 @@ def _chunking_finalize(s: Stats, params: Mapping[str, Any]) -> dict[str, Value]:
 _STACK = "digits per token"
 DIGIT_CHUNKING = Metric(
     name="digit_chunking",
+    uses_spans=True,  # word/position statistics from the token spans
     variants=("pattern", "max_digits", "mean_digits", "share_1", "share_2", "share_3", "share_4", "share_5plus"),
     unit="digits/token",
     higher_is_better=None,
@@ -264,6 +265,7 @@ def _pv_finalize(s: Stats, params: Mapping[str, Any]) -> dict[str, Value]:
 
 PLACE_VALUE_F1 = Metric(
     name="place_value_f1",
+    uses_spans=True,  # word/position statistics from the token spans
     variants=("f1", "precision", "recall"),
     unit="F1",
     higher_is_better=True,
@@ -310,6 +312,7 @@ def _cons_finalize(s: Stats, params: Mapping[str, Any]) -> dict[str, Value]:
 
 NUMBER_CONSISTENCY = Metric(
     name="number_consistency",
+    uses_spans=True,  # word/position statistics from the token spans
     variants=("micro", "occurrences"),
     unit="share",
     higher_is_better=True,
@@ -351,6 +354,7 @@ def _tpd_finalize(s: Stats, params: Mapping[str, Any]) -> dict[str, Value]:
 
 TOKENS_PER_DIGIT = Metric(
     name="tokens_per_digit",
+    uses_spans=True,  # word/position statistics from the token spans
     variants=("micro", *SCRIPTS[:-1]),
     unit="tokens/digit",
     higher_is_better=None,

@@ -171,6 +171,7 @@ def _code_finalize(s: Stats, params: Mapping[str, Any]) -> dict[str, Value]:
 
 CODE_UNITS = Metric(
     name="code_units",
+    uses_spans=True,  # word/position statistics from the token spans
     variants=("per_identifier", "per_indent_run", "split_identifiers"),
     unit="tokens/unit",
     higher_is_better=False,

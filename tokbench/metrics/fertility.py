@@ -66,6 +66,7 @@ def _fertility_finalize(s: Stats, params: Mapping[str, Any]) -> dict[str, Value]
 
 FERTILITY = Metric(
     name="fertility",
+    uses_spans=True,  # word/position statistics from the token spans
     variants=("in_context", "in_context_macro", "isolated"),
     unit="tokens/word",
     higher_is_better=False,
@@ -99,6 +100,7 @@ def _pcw_finalize(s: Stats, params: Mapping[str, Any]) -> dict[str, Value]:
 
 PCW = Metric(
     name="pcw",
+    uses_spans=True,  # word/position statistics from the token spans
     variants=("micro", "unsplit"),
     unit="share",
     higher_is_better=False,
@@ -129,6 +131,7 @@ def _cont_finalize(s: Stats, params: Mapping[str, Any]) -> dict[str, Value]:
 
 CONTINUATION_SHARE = Metric(
     name="continuation_share",
+    uses_spans=True,  # word/position statistics from the token spans
     variants=("micro",),
     unit="share",
     higher_is_better=False,

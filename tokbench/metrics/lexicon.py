@@ -179,6 +179,7 @@ def _finalize(s: Stats, params: Mapping[str, Any], need: str, hit_name: str) -> 
 
 LANG_TOKEN_SHARE = LexicalMetric(
     name="lang_token_share",
+    uses_spans=True,  # word/position statistics from the token spans
     variants=("types", "tokens", "excluded_share"),
     unit="share",
     higher_is_better=True,
@@ -196,6 +197,7 @@ LANG_TOKEN_SHARE = LexicalMetric(
 
 PURE_TOKEN_SHARE = LexicalMetric(
     name="pure_token_share",
+    uses_spans=True,  # word/position statistics from the token spans
     variants=("types", "tokens"),
     unit="share",
     higher_is_better=True,

@@ -231,6 +231,7 @@ def _finalize(s: Stats, params: Mapping[str, Any]) -> dict[str, Value]:
 
 MORPH_BOUNDARY = MorphBoundaryMetric(
     name="morph_boundary",
+    uses_spans=True,  # word/position statistics from the token spans
     variants=("f1", "precision", "recall", "f1_types", "precision_types", "recall_types"),
     unit="share",
     higher_is_better=True,

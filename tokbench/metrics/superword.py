@@ -27,6 +27,7 @@ def _finalize(s: Stats, params: Mapping[str, Any]) -> dict[str, Value]:
 
 SUPERWORD_SHARE = Metric(
     name="superword_share",
+    uses_spans=True,  # word/position statistics from the token spans
     variants=("micro",),
     unit="share",
     higher_is_better=None,

@@ -298,7 +298,7 @@ def load_target(name: str, *, source_tokenizer=None, source_key: str = "") -> Ta
         ranks, pattern, specials = _tiktoken_parts(adapter, spec)
         tk = _cached_json("tiktoken-hf", fp, lambda: tiktoken_to_tokenizers(ranks, pattern, specials))
         info["conversion"] = "tiktoken ranks -> tokenizers byte-level BPE (all-split merges, ignore_merges)"
-        return _from_tokenizers(name, fp, adapter, tk, None, info)
+        return _from_tokenizers(name, fp, adapter, _normalizing(tk, spec.normalize, info), None, info)
     if export == "transformers":
         from tokenizers import Tokenizer
 
@@ -313,10 +313,25 @@ def load_target(name: str, *, source_tokenizer=None, source_key: str = "") -> Ta
         roles = None
         if export == "gguf":
             roles = _gguf_roles(spec)
-        return _from_tokenizers(name, fp, adapter, Tokenizer.from_str(adapter.tk.to_str()), roles, info)
+        tk = _normalizing(Tokenizer.from_str(adapter.tk.to_str()), spec.normalize, info)
+        return _from_tokenizers(name, fp, adapter, tk, roles, info)
     raise TargetError(f"{name}: backend {spec.backend!r} ({type(adapter).__name__}) cannot be exported as a Hugging "
                       "Face fast tokenizer yet (supported: tiktoken, tekken, hf_json, gguf byte-level BPE, "
                       "transformers, trained:NAME)")
+
+
+def _normalizing(tk, form: str | None, info: dict):
+    """``tk`` with the registry entry's Unicode normalisation (``normalize = "NFC"``: qwen2_5,
+    gpt-neox, command-r) as its first normaliser, so the exported tokenizer encodes as the
+    scored adapter does (tokbench.adapters.normalize)."""
+    if not form:
+        return tk
+    from tokenizers import normalizers
+
+    step = getattr(normalizers, form)()
+    tk.normalizer = step if tk.normalizer is None else normalizers.Sequence([step, tk.normalizer])
+    info["normalize"] = form
+    return tk
 
 
 def _gguf_roles(spec) -> dict[str, int] | None:
