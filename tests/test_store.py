@@ -179,7 +179,7 @@ max_docs_per_lang = 2
     args = ["run", str(suite), "--results-dir", str(results_dir), "-q", "--no-report"]
     assert main(args) == EXIT_OK
     first = tree_snapshot(results_dir)
-    assert len(first) == 2
+    assert len(first) == 3 and sum(k.startswith("parts/") for k in first) == 2  # + the corpus's text facts
     capsys.readouterr()
     assert main(args) == EXIT_OK
     assert "0 rows in 0 part file(s)" in capsys.readouterr().out
