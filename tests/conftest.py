@@ -31,13 +31,13 @@ def tokbench_cache() -> Path:
 
 @pytest.fixture
 def fresh_cache(tmp_path, monkeypatch) -> Path:
-    """A cache with the real assets (symlinked) but no shard statistics, shard manifest or
-    tokenizations: what a cache-behaviour test needs to start from."""
+    """A cache with the real assets (symlinked) but no shard statistics, shard manifest,
+    tokenizations or model chunk scores: what a cache-behaviour test needs to start from."""
     real = Path(os.environ["TOKBENCH_CACHE"])
     cache = tmp_path / "cache"
     cache.mkdir()
     for sub in real.iterdir():
-        if sub.name not in ("shards", "tokenized"):
+        if sub.name not in ("shards", "tokenized", "scores"):
             (cache / sub.name).symlink_to(sub)
     monkeypatch.setenv("TOKBENCH_CACHE", str(cache))
     return cache
