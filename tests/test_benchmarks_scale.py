@@ -274,9 +274,7 @@ def _per_core_child(name: str, corpus: str, out: str, repeat: int) -> None:
     from tokbench.sharded import _BUILT, ShardStats, ShardTask, provide_tokenizer, run_shard
     from tokbench.stream import read_shard
     from tokbench.suites import Suite
-    from tokbench.workers import tune_allocator
 
-    tune_allocator()  # as in every `tokbench` process and worker (tokbench.workers.tune_allocator)
     metrics = [m for m in default_metrics() if not get_metric(m).needs_reference]  # as `tokbench run` ad hoc
     suite = Suite(suite={"name": "bench", "version": "1", "tokenizers": [name], "metrics": metrics},
                   corpora={"bench": {"source": "file", "path": corpus, "lang": "en"}})

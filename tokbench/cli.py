@@ -422,9 +422,6 @@ def main(argv: list[str] | None = None) -> int:
     command = next((a for a in argv if not a.startswith("-")), None)
     args = build_parser(command).parse_args(argv)
     from .errors import BadInput
-    from .workers import tune_allocator
-
-    tune_allocator()
 
     try:
         return args.func(args)

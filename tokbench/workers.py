@@ -25,35 +25,6 @@ class ExecutorError(BadInput, ValueError):
     """An executor that cannot start (unknown name, Dask missing, scheduler unreachable)."""
 
 
-_TUNED: list[bool] = []
-
-
-def tune_allocator() -> bool:
-    """Keep memory that tokbench frees in glibc's heap for its next batch (once per process).
-
-    A shard batch allocates arrays of tens of MB (token ids, spans, the char -> byte map) and
-    frees them; by default glibc hands blocks that large back to the kernel, and touching fresh
-    pages again costs more than the arithmetic on them on some virtual machines (measured on
-    this project's 2-core VMs: the full intrinsic pass of gpt2 over 8 MB took 3.7 s, 2.5-3.0 s
-    with this). Blocks up to 32 MB now come from the heap, which is trimmed only above 1 GiB
-    free; peak memory stays what the batch needs. Applied by the ``tokbench`` command, its
-    worker processes and Dask workers; never in a process that merely imports tokbench.
-    ``TOKBENCH_MALLOC_TUNING=0`` turns it off. False where it does not apply (not glibc)."""
-    if _TUNED:
-        return _TUNED[0]
-    ok = False
-    if os.environ.get("TOKBENCH_MALLOC_TUNING", "1") != "0":
-        try:
-            import ctypes
-
-            mallopt = ctypes.CDLL("libc.so.6").mallopt
-            ok = bool(mallopt(-3, 32 << 20)) and bool(mallopt(-1, 1 << 30))  # M_MMAP_THRESHOLD, M_TRIM_THRESHOLD
-        except (OSError, AttributeError):
-            ok = False
-    _TUNED.append(ok)
-    return ok
-
-
 def default_workers() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -95,8 +66,7 @@ class ProcessPool(Pool):
         from concurrent.futures import ProcessPoolExecutor
 
         self.workers = workers
-        self._ex = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                       initializer=tune_allocator)
+        self._ex = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
 
     def run(self, fn, tasks):
         from concurrent.futures import FIRST_COMPLETED, wait
@@ -148,7 +118,6 @@ class DaskPool(Pool):
                                 "`dask scheduler` and workers with `dask worker ADDRESS`") from None
         self.scheduler = scheduler or self._client.scheduler.address
         self.workers = max(1, len(self._client.scheduler_info().get("workers", {})))
-        self._client.run(tune_allocator)
 
     def run(self, fn, tasks):
         from distributed import as_completed
@@ -222,4 +191,4 @@ def make_pool(executor: str = "auto", workers: int | None = None, scheduler: str
 
 
 __all__ = ["EXECUTORS", "DaskPool", "ExecutorError", "Pool", "ProcessPool", "add_arguments", "default_workers",
-           "make_pool", "options_of", "tune_allocator"]
+           "make_pool", "options_of"]
