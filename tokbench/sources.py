@@ -91,8 +91,6 @@ def corpus_source(name: str, spec: Any, *, base_dir: Path | None, limit_docs: in
     from .sharded import memory_shards
 
     if streams(spec, limit_docs):
-        from .stream import corpus_hash
-
         if spec.source == "file":
             from .stream import ReadOptions, plan_shards
 
@@ -106,9 +104,11 @@ def corpus_source(name: str, spec: Any, *, base_dir: Path | None, limit_docs: in
         hashes = [known_shard_hash(s, read) for s in shards]
         if spec.source == "file" and any(h is None for h in hashes) and sum(s.size for s in shards) <= shard_bytes:
             hashes = _check_whole(name, spec.path, shards, read)
-        known = None if any(h is None for h in hashes) else corpus_hash(shards, hashes, spec.normalize_form)
         langs = [spec.lang] if spec.lang else (list(spec.langs) or None)
-        return CorpusSource(name, shards, read, known, langs, sum(s.size for s in shards), spec.normalize_form)
+        src = CorpusSource(name, shards, read, None, langs, sum(s.size for s in shards), spec.normalize_form)
+        if all(h is not None for h in hashes):
+            src.hash = src.corpus_hash(hashes)
+        return src
     corpus = load_corpus(name, spec, base_dir=base_dir, limit_docs=limit_docs)
     shards = memory_shards(corpus, shard_bytes)
     return CorpusSource(name, shards, None, corpus.hash, corpus.langs, sum(s.size for s in shards),

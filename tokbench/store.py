@@ -30,6 +30,7 @@ import time
 import uuid
 import warnings
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 import pyarrow as pa
@@ -68,17 +69,23 @@ def write_part(rows: list[dict], results_dir: Path, *, run_id: str, seq: int) ->
     table = pa.Table.from_pylist([{c: r.get(c) for c in COLUMNS} for r in rows], schema=RESULT_SCHEMA)
     stamp = now_utc().strftime("%Y%m%dT%H%M%S")
     final = parts / f"{stamp}-{run_id}-{seq:04d}.parquet"
-    fd, tmp = tempfile.mkstemp(dir=parts, prefix=f"{TEMP_PREFIX}{_HOST}-{os.getpid()}-", suffix=TEMP_SUFFIX)
+    return _write_atomically(table, parts, lambda tmp: _publish(tmp, final))
+
+
+def _write_atomically(table: pa.Table, folder: Path, publish: Callable[[str], Path]) -> Path:
+    """Write ``table`` to a temp file in ``folder``, flush it to disk, give it its final name
+    with ``publish(tmp) -> final``, and flush the folder's entries; no temp file is left behind."""
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f"{TEMP_PREFIX}{_HOST}-{os.getpid()}-", suffix=TEMP_SUFFIX)
     os.close(fd)
     try:
         pq.write_table(table, tmp)
         os.chmod(tmp, 0o644)  # mkstemp makes owner-only files; results are meant to be shared
         _fsync(tmp)
-        final = _publish(tmp, final)
+        final = publish(tmp)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    _fsync(parts)
+    _fsync(folder)
     return final
 
 
@@ -206,17 +213,12 @@ def write_corpus_facts(results_dir: Path, corpus_hash: str, corpus: str, facts) 
     folder.mkdir(parents=True, exist_ok=True)
     created = now_utc()
     rows = [{"corpus_hash": corpus_hash, "corpus": corpus, **r, "created_at": created} for r in facts.records()]
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f"{TEMP_PREFIX}{_HOST}-{os.getpid()}-", suffix=TEMP_SUFFIX)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            pq.write_table(pa.Table.from_pylist(rows), fh)
-            fh.flush()
-            os.fsync(fh.fileno())
+
+    def publish(tmp: str) -> Path:  # the same hash names the same facts: a concurrent writer's copy is as good
         os.replace(tmp, final)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return final
+        return final
+
+    return _write_atomically(pa.Table.from_pylist(rows), folder, publish)
 
 
 def load_corpus_facts(results_dir: str | Path = "results") -> pd.DataFrame:
