@@ -79,3 +79,24 @@ def test_spans_are_ordered_and_disjoint():
         sp = spans(text, seg)
         assert all(a < b for a, b in sp)
         assert all(b1 <= a2 for (_, b1), (a2, _) in zip(sp, sp[1:]))
+
+
+@pytest.mark.parametrize("texts,langs", [
+    (["a b\u00a0c", "d\u3000e\x85f  a", "b\u200bc\n\ta"], ["en", "en", "en"]),
+    # \x1c-\x1f: str.split() takes them for spaces, \s does not (the spans are sliced instead)
+    (["a\x1cb c", "c a\x1fb"], ["en", "en"]),
+    # a language with another segmenter in the batch
+    (["人人生而自由 ab", "ab cd ab"], ["zh", "en"]),
+    ([], []),
+])
+def test_batch_word_types_are_the_segmenters_words(texts, langs):
+    """build_prep's distinct words (str.split + pandas.factorize where it may) are the words of
+    word_spans document by document, in order of first appearance."""
+    from tokbench.segment import segmenters_for, word_spans
+    from tokbench.tokenize import build_prep
+
+    segs = segmenters_for(langs)
+    prep = build_prep(texts, langs, segs)
+    words = [t[a:b] for t, lang in zip(texts, langs) for a, b in zip(*word_spans(t, segs[lang]))]
+    assert [prep.word_types[i] for i in prep.word_type_of.tolist()] == words
+    assert prep.word_types == list(dict.fromkeys(words))

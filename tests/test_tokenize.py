@@ -185,3 +185,29 @@ def test_gpt2_golden_count_udhr_en_article_1(direct_r50k):
     assert int(tc.n_tokens.sum()) == GPT2_EN_ALL_TOKENS
     assert GPT2_EN_ALL_TOKENS == sum(len(direct_r50k.encode_ordinary(t)) for t in corpus.text)
     assert tc.roundtrip_ok.all()
+
+
+# words that touch every branch of the tiktoken patterns next to the "\t\n" separator: trailing
+# punctuation (which cl100k/o200k let absorb newlines), a leading "/" (which o200k's punctuation
+# run may take after a newline), contractions, digit runs, marks, special-token text, fullwidth
+TRICKY_WORDS = ["foo.", "/bar", "x'", "'s", "it's", "IT'S", "12345", "1234567.89", "a.\u00a0b", "é", "\u0301x",
+                "<|endoftext|>", ".", "...", "//", "١٢٣", "ǅa", "'", "'S", "))", "\r", "ｆｕｌｌ", "a/b/c", "x\u200by"]
+
+
+@pytest.mark.parametrize("name", ["gpt2", "cl100k_base", "o200k_base", "llama3", "qwen2_5", "mistral-tekken"])
+def test_isolated_counts_equal_each_word_encoded_alone(name, tokbench_cache):
+    """TiktokenTokenizer.isolated_counts (one encode of the words joined by a separator, for the
+    patterns it knows) gives every word's own encoding length; mistral-tekken's pattern is not
+    one of them and takes the word-by-word path."""
+    from tokbench.adapters.tiktoken_adapter import SEPARABLE_PATTERNS
+
+    tok = get_tokenizer(name)
+    assert (tok.enc._pat_str in SEPARABLE_PATTERNS) == (name != "mistral-tekken")
+    words = list(dict.fromkeys(w for doc in load_udhr(langs=["en", "de-1996", "ru", "ar", "hi", "vi", "ja"]).text for w in doc.split()))
+    words += [w for w in TRICKY_WORDS if w.split() == [w]]
+    counts = tok.isolated_counts(words)
+    assert counts.tolist() == [len(tok.enc.encode_ordinary(w)) for w in words]
+    # and in a TokenizedCorpus, through the per-worker memo, as in a sharded run
+    corpus = Corpus.from_records("tricky", [{"lang": "en", "text": " ".join(TRICKY_WORDS * 2)}])
+    tc = tokenize_corpus(tok, corpus, use_cache=False)
+    assert tc.word_iso_ntok.tolist() == [len(tok.enc.encode_ordinary(w)) for w in " ".join(TRICKY_WORDS * 2).split()]

@@ -26,6 +26,7 @@ from .tokenized import TokenizedCorpus
 
 TOKENIZE_VERSION = 2  # 2: type_ids/type_text (each distinct id decoded alone)
 BATCH_DOCS = 512
+ISOLATED_CHUNK = 65536  # distinct words per isolated-encoding call
 
 
 def cache_key(tokenizer_hash: str, corpus_hash: str, segmenters: dict[str, str]) -> str:
@@ -131,15 +132,39 @@ def build_prep(texts: list[str], langs: list[str], segs: dict[str, str]) -> _Cor
         order = np.argsort(cs, kind="stable")
         cs, ce = cs[order], ce[order]
     w_count = np.diff(np.searchsorted(cs, doc_char0))
-    type_ids: dict[str, int] = {}
-    setdefault = type_ids.setdefault
-    type_of = np.fromiter((setdefault(joined[a:b], len(type_ids)) for a, b in zip(cs.tolist(), ce.tolist())),
-                          dtype=np.int64, count=len(cs))
+    word_types, type_of = _word_types(texts, joined, cs, ce, whitespace_only=not other)
     return _CorpusPrep(
         n_bytes=n_bytes, n_chars=n_chars, doc_byte0=doc_byte0, doc_char0=doc_char0, char_byte=char_byte,
-        wstart=char_byte[cs], wend=char_byte[ce], w_count=w_count.astype(np.int64), word_types=list(type_ids),
+        wstart=char_byte[cs], wend=char_byte[ce], w_count=w_count.astype(np.int64), word_types=word_types,
         word_type_of=type_of, text_utf8=np.frombuffer(joined.encode("utf-8"), dtype=np.uint8),
     )
+
+
+# the code points Python's str.split() takes for spaces and the regex module's \s does not
+_SPLIT_ONLY_SPACES = ("\x1c", "\x1d", "\x1e", "\x1f")
+
+
+def _word_types(texts: list[str], joined: str, cs: np.ndarray, ce: np.ndarray, *,
+                whitespace_only: bool) -> tuple[list[str], np.ndarray]:
+    """(distinct words in order of first appearance, each word's index into them) for the
+    words at global character spans ``[cs, ce)`` of ``joined``.
+
+    When every document uses the ``whitespace`` segmenter, the words are ``str.split()`` of each
+    document (C speed; the same words as the spans unless a text holds one of the four
+    separator controls that ``str.split`` takes for spaces and ``\\s`` does not, in which case,
+    or if the counts differ, the spans are sliced). Distinct words come from
+    ``pandas.factorize`` (a C hash table) instead of a Python dict."""
+    import pandas as pd
+
+    words = None
+    if whitespace_only and not any(c in joined for c in _SPLIT_ONLY_SPACES):
+        words = [w for t in texts for w in t.split()]
+        if len(words) != len(cs):  # pragma: no cover - the two definitions agree (tests/test_segment.py)
+            words = None
+    if words is None:
+        words = [joined[a:b] for a, b in zip(cs.tolist(), ce.tolist())]
+    codes, uniques = pd.factorize(np.array(words, dtype=object))
+    return uniques.tolist(), codes.astype(np.int64, copy=False)
 
 
 @dataclass
@@ -202,13 +227,17 @@ def _tokenize(tok, corpus: Corpus, segs: dict[str, str], *, progress=None, prep:
     memo = caches.iso if caches is not None else {}
     if caches is not None and len(memo) > caches.limit:
         memo.clear()
-    todo = [i for i, w in enumerate(types) if w not in memo]
-    for start in range(0, len(todo), 4096):
-        chunk = [types[i] for i in todo[start:start + 4096]]
-        for w, enc in zip(chunk, tok.encode_batch(chunk)):
-            memo[w] = len(enc)
     if types:
-        iso_counts[:] = [memo[w] for w in types]
+        get = memo.get
+        iso_counts[:] = [get(w, -1) for w in types]
+        todo = np.flatnonzero(iso_counts < 0).tolist()
+        counts_of = getattr(tok, "isolated_counts", None) or (lambda ws: [len(e) for e in tok.encode_batch(ws)])
+        for start in range(0, len(todo), ISOLATED_CHUNK):
+            where = todo[start:start + ISOLATED_CHUNK]
+            chunk = [types[i] for i in where]
+            counts = np.asarray(counts_of(chunk), dtype=np.int64)
+            iso_counts[where] = counts
+            memo.update(zip(chunk, counts.tolist()))
     word_iso_ntok = iso_counts[prep.word_type_of] if len(types) else np.zeros(0, np.int32)
 
     # 5. round trip and UNK coverage

@@ -215,6 +215,11 @@ class BaseTokenizer:
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def isolated_counts(self, words: list[str]) -> np.ndarray:
+        """The number of tokens of each word encoded alone (isolated fertility, STRR); a backend
+        may override it with a faster path that gives the same counts."""
+        return np.fromiter(map(len, self.encode_batch(words)), dtype=np.int64, count=len(words))
+
     def roundtrip_ok(self, texts: Sequence[str], ids: np.ndarray, offsets: np.ndarray) -> np.ndarray:
         """Per document: ``decode(encode(text)) == text`` (ids in CSR layout)."""
         return np.fromiter((self.decode(ids[offsets[d]:offsets[d + 1]].tolist()) == t for d, t in enumerate(texts)),

@@ -83,6 +83,29 @@ def tekken_ranks(path: Path) -> tuple[dict[bytes, int], str, int]:
     return ranks, cfg["pattern"], n_special
 
 
+# Pre-tokenizer patterns under which words joined by _SEP encode as each word alone
+# (TiktokenTokenizer.isolated_counts; checked word by word in tests/test_tokenize.py): tiktoken's
+# r50k/p50k (gpt2), cl100k_base and o200k_base patterns as tiktoken 0.7+ writes them, and the
+# Llama 3 and Qwen2.5 patterns of the registry.
+_SEP = "\t\n"
+SEPARABLE_PATTERNS = frozenset({
+    r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}++| ?\p{N}++| ?[^\s\p{L}\p{N}]++|\s++$|\s+(?!\S)|\s""",
+    r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""",
+    r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s""",
+    r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+""",
+    "|".join([
+        r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+        r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+        r"""\p{N}{1,3}""",
+        r""" ?[^\s\p{L}\p{N}]+[\r\n/]*""",
+        r"""\s*[\r\n]+""",
+        r"""\s+(?!\S)""",
+        r"""\s+""",
+    ]),
+    r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+""",
+})
+
+
 class TiktokenTokenizer(BaseTokenizer):
     """A tiktoken Encoding; ``id_offset`` shifts ids (Tekken puts its special ids first)."""
 
@@ -156,6 +179,37 @@ class TiktokenTokenizer(BaseTokenizer):
         if self.id_offset:
             ids += self.id_offset
         return ids, offsets
+
+    def isolated_counts(self, words: list[str]) -> np.ndarray:
+        """Token counts of each word encoded alone, from one encode of the words joined by
+        ``"\\t\\n"`` where the pre-tokenizer pattern is one of :data:`SEPARABLE_PATTERNS`.
+
+        For those patterns no pre-token can cross the separator: nothing that starts inside a
+        word (which holds no whitespace) takes a tab, and the separator's own pre-token(s) end
+        at the newline (a tab before a newline is not followed by a letter, and the newline
+        patterns stop at the next non-newline). Since BPE works within a pre-token, each word's
+        tokens are then exactly its isolated encoding. As a guard, a word whose two ends are not
+        both token boundaries is encoded alone."""
+        core = self._buffer_core()
+        if core is None or self.enc._pat_str not in SEPARABLE_PATTERNS or not words:
+            return super().isolated_counts(words)
+        joined = _SEP.join(words)
+        ids = np.frombuffer(core.encode_to_tiktoken_buffer(joined, set()), dtype=np.uint32)
+        bounds = np.zeros(len(ids) + 1, dtype=np.int64)
+        np.cumsum(self._surface_len[ids.astype(np.int64) + self.id_offset], out=bounds[1:])
+        # words hold no whitespace: every tab byte of the joined text starts a separator
+        raw = np.frombuffer(joined.encode("utf-8"), dtype=np.uint8)
+        wend = np.append(np.flatnonzero(raw == 9), len(raw))
+        wstart = np.concatenate([[0], wend[:-1] + len(_SEP)])
+        if len(wend) != len(words):  # pragma: no cover - a word with a tab is not a word
+            return super().isolated_counts(words)
+        first = np.searchsorted(bounds, wstart)
+        last = np.searchsorted(bounds, wend)
+        ok = (bounds[np.minimum(first, len(ids))] == wstart) & (bounds[np.minimum(last, len(ids))] == wend)
+        counts = last - first
+        for k in np.flatnonzero(~ok).tolist():  # pragma: no cover - impossible for the patterns above
+            counts[k] = len(self.enc.encode_ordinary(words[k]))
+        return counts
 
     def decode(self, ids: Sequence[int]) -> str:
         return self.token_bytes_joined(ids).decode("utf-8", errors="replace")
