@@ -166,3 +166,23 @@ def test_shard_stats_pickle_compactly_and_add_up():
     assert isinstance(back, ShardStats)
     assert np.array_equal(back.stats("en", "vocab_utilization")["counts"],
                           whole.stats("en", "vocab_utilization")["counts"])
+
+
+def _thread_env(_: object) -> tuple[str | None, str | None]:
+    import os
+
+    return os.environ.get("TOKBENCH_THREADS"), os.environ.get("RAYON_NUM_THREADS")
+
+
+@pytest.mark.parametrize("executor", ["processes", "dask"])
+def test_workers_get_their_share_of_the_cores(executor, monkeypatch):
+    """Each local worker process (and each LocalCluster worker) is told to use cores / workers
+    threads in the tokenizer libraries, unless the user set the variable."""
+    from tokbench.workers import default_workers, make_pool
+
+    monkeypatch.delenv("TOKBENCH_THREADS", raising=False)
+    monkeypatch.setenv("RAYON_NUM_THREADS", "3")  # the user's own setting is kept
+    share = str(max(1, default_workers() // 2))
+    with make_pool(executor, workers=2, tasks=4) as pool:
+        seen = {r for _, r, e in pool.run(_thread_env, range(4)) if e is None}
+    assert seen == {(share, "3")}

@@ -32,6 +32,20 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
+def thread_share(workers: int) -> dict[str, str]:
+    """Environment for a worker process of a pool of ``workers`` on this machine: each gets its
+    share of the cores for the tokenizer libraries' own threads (``TOKBENCH_THREADS`` for the
+    tiktoken and SentencePiece adapters, ``RAYON_NUM_THREADS`` for HF ``tokenizers``), so W
+    workers do not start W x cores threads. Values already set in the environment win."""
+    share = str(max(1, default_workers() // max(workers, 1)))
+    return {k: os.environ.get(k) or share for k in ("TOKBENCH_THREADS", "RAYON_NUM_THREADS")}
+
+
+def _set_environment(env: dict[str, str]) -> None:
+    """Worker process initializer: runs before any task, so before a tokenizer starts threads."""
+    os.environ.update(env)
+
+
 class Pool:
     name = "serial"
     workers = 1
@@ -66,7 +80,8 @@ class ProcessPool(Pool):
         from concurrent.futures import ProcessPoolExecutor
 
         self.workers = workers
-        self._ex = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        self._ex = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=_set_environment, initargs=(thread_share(workers),))
 
     def run(self, fn, tasks):
         from concurrent.futures import FIRST_COMPLETED, wait
@@ -110,8 +125,9 @@ class DaskPool(Pool):
             if scheduler:
                 self._client = Client(scheduler, timeout="10s")
             else:
-                self._cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1,
-                                             processes=True, dashboard_address=None)
+                n = workers or default_workers()
+                self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                             dashboard_address=None, env=thread_share(n))
                 self._client = Client(self._cluster)
         except OSError as e:
             raise ExecutorError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({e}); start one with "
@@ -191,4 +207,4 @@ def make_pool(executor: str = "auto", workers: int | None = None, scheduler: str
 
 
 __all__ = ["EXECUTORS", "DaskPool", "ExecutorError", "Pool", "ProcessPool", "add_arguments", "default_workers",
-           "make_pool", "options_of"]
+           "make_pool", "options_of", "thread_share"]
