@@ -167,6 +167,22 @@ def _word_types(texts: list[str], joined: str, cs: np.ndarray, ce: np.ndarray, *
     return uniques.tolist(), codes.astype(np.int64, copy=False)
 
 
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    """The parts end to end (int64); a single part as it is, without a copy."""
+    if not parts:
+        return np.zeros(0, np.int64)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _plus(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a + b`` as int64, into ``a`` itself when it is an int64 array of its own (a backend's
+    fresh span array)."""
+    if a.dtype == np.int64 and a.base is None and a.flags.writeable:
+        a += b
+        return a
+    return a.astype(np.int64) + b
+
+
 @dataclass
 class TokenizeCaches:
     """Per-tokenizer memo of a worker process, kept across the batches and shards it tokenizes:
@@ -193,7 +209,8 @@ def _tokenize(tok, corpus: Corpus, segs: dict[str, str], *, progress=None, prep:
         al = tok.encode_aligned(batch)
         tok_doc = np.repeat(np.arange(start, start + len(batch)), np.diff(al.offsets))
         if al.unit == "byte":
-            gs, ge = doc_byte0[tok_doc] + al.starts, doc_byte0[tok_doc] + al.ends
+            shift = doc_byte0[tok_doc]
+            gs, ge = _plus(al.starts, shift), _plus(al.ends, shift)
         else:
             gs, ge = char_byte[doc_char0[tok_doc] + al.starts], char_byte[doc_char0[tok_doc] + al.ends]
         ids_parts.append(al.ids)
@@ -203,10 +220,8 @@ def _tokenize(tok, corpus: Corpus, segs: dict[str, str], *, progress=None, prep:
         e_parts.append(ge)
         if progress:
             progress(len(batch))
-    ids = np.concatenate(ids_parts) if ids_parts else np.zeros(0, np.int64)
+    ids, tstart, tend = _joined(ids_parts), _joined(s_parts), _joined(e_parts)
     tok_offsets = np.concatenate([[0], *off_parts]).astype(np.int64)
-    tstart = np.concatenate(s_parts) if s_parts else np.zeros(0, np.int64)
-    tend = np.concatenate(e_parts) if e_parts else np.zeros(0, np.int64)
     n_tokens = np.diff(tok_offsets)
     wstart, wend, w_count = prep.wstart, prep.wend, prep.w_count
     word_offsets = np.concatenate([[0], np.cumsum(w_count)]).astype(np.int64)
@@ -214,7 +229,9 @@ def _tokenize(tok, corpus: Corpus, segs: dict[str, str], *, progress=None, prep:
     # 3. token <-> word alignment: token [s, e) overlaps words first..last
     first = np.searchsorted(wend, tstart, side="right")
     last = np.searchsorted(wstart, tend, side="left") - 1
-    overlap = np.maximum(last - first + 1, 0)
+    overlap = last - first  # in place from here: fresh pages cost more than the arithmetic
+    overlap += 1
+    np.maximum(overlap, 0, out=overlap)
     tok_nwords = overlap.astype(np.int32)
     has = overlap > 0
     diff = np.bincount(first[has], minlength=len(wstart) + 1)[: len(wstart) + 1].astype(np.int64)
@@ -229,7 +246,7 @@ def _tokenize(tok, corpus: Corpus, segs: dict[str, str], *, progress=None, prep:
         memo.clear()
     if types:
         get = memo.get
-        iso_counts[:] = [get(w, -1) for w in types]
+        iso_counts[:] = [get(w, -1) for w in types] if memo else -1
         todo = np.flatnonzero(iso_counts < 0).tolist()
         counts_of = getattr(tok, "isolated_counts", None) or (lambda ws: [len(e) for e in tok.encode_batch(ws)])
         for start in range(0, len(todo), ISOLATED_CHUNK):
@@ -266,10 +283,10 @@ def _tokenize(tok, corpus: Corpus, segs: dict[str, str], *, progress=None, prep:
     type_text = np.asarray([texts_of[i] for i in type_ids.tolist()], dtype=str) if len(type_ids) else np.zeros(0, str)
 
     # 7. document-relative token spans (with prep.text_utf8: what digit-run metrics read)
-    tok_doc = np.repeat(np.arange(n_docs), n_tokens)
+    shift = doc_byte0[np.repeat(np.arange(n_docs), n_tokens)]
 
     return TokenizedCorpus(
-        tok_start=(tstart - doc_byte0[tok_doc]).astype(np.int64), tok_end=(tend - doc_byte0[tok_doc]).astype(np.int64),
+        tok_start=tstart - shift, tok_end=tend - shift,
         text_utf8=prep.text_utf8,
         type_ids=type_ids, type_text=type_text,
         lang=np.asarray(corpus.lang, dtype=str), doc_key=np.asarray(corpus.key, dtype=str),
