@@ -186,3 +186,16 @@ def test_workers_get_their_share_of_the_cores(executor, monkeypatch):
     with make_pool(executor, workers=2, tasks=4) as pool:
         seen = {r for _, r, e in pool.run(_thread_env, range(4)) if e is None}
     assert seen == {(share, "3")}
+
+
+def test_one_batch_size_everywhere():
+    """The run options, the shard tasks and the stream reader agree on the batch size (peak
+    memory per worker is set by it: docs/scale.md "Memory")."""
+    import inspect
+
+    from tokbench.sharded import BATCH_BYTES, ShardTask
+    from tokbench.stream import ShardReader, read_shard
+
+    assert RunOptions().batch_bytes == BATCH_BYTES == ShardTask.batch_bytes == 1 << 20
+    assert inspect.signature(read_shard).parameters["batch_bytes"].default == BATCH_BYTES
+    assert inspect.signature(ShardReader).parameters["batch_bytes"].default == BATCH_BYTES

@@ -342,7 +342,7 @@ def _iter_lines(blocks: Iterator[bytes], start: int, hasher: "hashlib._Hash | No
 class ShardReader:
     """Iterate for batches of (lang, key, text); ``sha256``, ``n_docs``, ``n_bytes`` after that."""
 
-    def __init__(self, shard: Shard, opts: ReadOptions, batch_bytes: int = 4 << 20):
+    def __init__(self, shard: Shard, opts: ReadOptions, batch_bytes: int = 1 << 20):
         self.shard, self.opts, self.batch_bytes = shard, opts, max(1, batch_bytes)
         self.n_docs = self.n_bytes = 0
         self._sha256: str | None = None
@@ -462,7 +462,7 @@ class ShardReader:
                 raise ShardReadError(f"{s.path}: row group {rg}: could not be read ({type(e).__name__}: {e})") from None
 
 
-def read_shard(shard: Shard, opts: ReadOptions, *, batch_bytes: int = 4 << 20) -> ShardReader:
+def read_shard(shard: Shard, opts: ReadOptions, *, batch_bytes: int = 1 << 20) -> ShardReader:
     """A reader over one shard's documents (nothing is read until it is iterated)."""
     return ShardReader(shard, opts, batch_bytes)
 

@@ -75,7 +75,7 @@ class RunOptions:
     workers: int | None = None  # local worker processes / LocalCluster workers (default: all cores)
     scheduler: str | None = None  # a Dask scheduler address (tcp://HOST:PORT)
     shard_bytes: int = 64 << 20  # file corpora: shard size (the unit of parallelism and of resume)
-    batch_bytes: int = 4 << 20  # text tokenized at once inside a shard (bounds memory)
+    batch_bytes: int = 1 << 20  # text tokenized at once inside a shard (bounds memory; = sharded.BATCH_BYTES)
     store: Any = None  # set by the executor: the stored rows (None with force), for plan to read
     extra: dict[str, Any] = field(default_factory=dict)  # plug-in kinds' own options
 
