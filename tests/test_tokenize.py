@@ -211,3 +211,38 @@ def test_isolated_counts_equal_each_word_encoded_alone(name, tokbench_cache):
     corpus = Corpus.from_records("tricky", [{"lang": "en", "text": " ".join(TRICKY_WORDS * 2)}])
     tc = tokenize_corpus(tok, corpus, use_cache=False)
     assert tc.word_iso_ntok.tolist() == [len(tok.enc.encode_ordinary(w)) for w in " ".join(TRICKY_WORDS * 2).split()]
+
+
+def test_alignment_both_ways_equals_the_overlap_definition():
+    """tokenize._alignment (word-side search for sorted token spans, token-side otherwise) against
+    the definition: token [s, e) and word [a, b) overlap when s < b and a < e; empty and touching
+    tokens included."""
+    from tokbench.tokenize import _alignment
+
+    rng = np.random.default_rng(0)
+    for trial in range(600):
+        cuts = np.sort(rng.choice(np.arange(1, 40), size=rng.integers(0, 15), replace=False))
+        b = np.concatenate([[0], cuts, [40]])
+        keep = rng.random(len(b) - 1) < 0.6
+        ws, we = b[:-1][keep].astype(np.int64), b[1:][keep].astype(np.int64)
+        tb = np.sort(rng.integers(0, 41, size=rng.integers(2, 25))).astype(np.int64)
+        ts, te = tb[:-1].copy(), tb[1:].copy()
+        if trial % 2:  # ends out of order: the token-side path
+            te = np.maximum(ts, te - rng.integers(0, 3, len(te)))
+        w, t = _alignment(ts, te, ws, we)
+        assert w.tolist() == [sum(s < B and A < e for s, e in zip(ts, te)) for A, B in zip(ws, we)]
+        assert t.tolist() == [sum(s < B and A < e for A, B in zip(ws, we)) for s, e in zip(ts, te)]
+
+
+@pytest.mark.parametrize("name", ["gpt2", "mistral-tekken"])
+def test_tiktoken_roundtrip_compares_every_byte(name, tokbench_cache):
+    """The tiktoken adapter's vectorised round trip (token bytes laid end to end against the
+    text) finds a document whose ids spell other bytes of the same length."""
+    from tokbench.adapters.base import flatten
+
+    tok = get_tokenizer(name)
+    texts = ["Hello wide world.", "Grüße, 123!", "abc"]
+    ids, offsets = flatten(tok.encode_batch(texts))
+    assert tok.roundtrip_ok(texts, ids, offsets).tolist() == [True, True, True]
+    assert tok.roundtrip_ok(["Hello wide world.", "Grüße, 123!", "abd"], ids, offsets).tolist() == [True, True, False]
+    assert tok.roundtrip_ok(["Hello wide world?", "Grüße, 123!", "abc"], ids, offsets).tolist() == [False, True, True]

@@ -167,6 +167,34 @@ def _word_types(texts: list[str], joined: str, cs: np.ndarray, ce: np.ndarray, *
     return uniques.tolist(), codes.astype(np.int64, copy=False)
 
 
+def _alignment(tstart: np.ndarray, tend: np.ndarray, wstart: np.ndarray,
+               wend: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(tokens overlapping each word, words overlapping each token) as int32, on one byte axis.
+
+    Words are sorted and disjoint. When the token spans are sorted too (every backend but odd
+    native offsets), each word finds its first and last token (two binary searches per word:
+    there are fewer words than tokens); otherwise each token finds its words."""
+    nw, nt = len(wstart), len(tstart)
+    if nt and np.all(tstart[1:] >= tstart[:-1]) and np.all(tend[1:] >= tend[:-1]):
+        lo = np.searchsorted(tend, wstart, side="right")  # first token ending after the word's start
+        hi = np.searchsorted(tstart, wend, side="left")  # first token starting at or after its end
+        word_ntok = hi - lo
+        np.maximum(word_ntok, 0, out=word_ntok)
+        has = word_ntok > 0
+        diff = np.bincount(lo[has], minlength=nt + 1)
+        diff -= np.bincount(hi[has], minlength=nt + 1)
+        return word_ntok.astype(np.int32), np.cumsum(diff[:nt]).astype(np.int32)
+    first = np.searchsorted(wend, tstart, side="right")
+    last = np.searchsorted(wstart, tend, side="left") - 1
+    overlap = last - first  # in place from here: fresh pages cost more than the arithmetic
+    overlap += 1
+    np.maximum(overlap, 0, out=overlap)
+    has = overlap > 0
+    diff = np.bincount(first[has], minlength=nw + 1)[: nw + 1].astype(np.int64)
+    diff -= np.bincount(last[has] + 1, minlength=nw + 1)[: nw + 1]
+    return np.cumsum(diff)[:nw].astype(np.int32), overlap.astype(np.int32)
+
+
 def _joined(parts: list[np.ndarray]) -> np.ndarray:
     """The parts end to end (int64); a single part as it is, without a copy."""
     if not parts:
@@ -226,17 +254,8 @@ def _tokenize(tok, corpus: Corpus, segs: dict[str, str], *, progress=None, prep:
     wstart, wend, w_count = prep.wstart, prep.wend, prep.w_count
     word_offsets = np.concatenate([[0], np.cumsum(w_count)]).astype(np.int64)
 
-    # 3. token <-> word alignment: token [s, e) overlaps words first..last
-    first = np.searchsorted(wend, tstart, side="right")
-    last = np.searchsorted(wstart, tend, side="left") - 1
-    overlap = last - first  # in place from here: fresh pages cost more than the arithmetic
-    overlap += 1
-    np.maximum(overlap, 0, out=overlap)
-    tok_nwords = overlap.astype(np.int32)
-    has = overlap > 0
-    diff = np.bincount(first[has], minlength=len(wstart) + 1)[: len(wstart) + 1].astype(np.int64)
-    diff -= np.bincount(last[has] + 1, minlength=len(wstart) + 1)[: len(wstart) + 1]
-    word_ntok = np.cumsum(diff)[: len(wstart)].astype(np.int32)
+    # 3. token <-> word alignment: token [s, e) and word [a, b) overlap when s < b and a < e
+    word_ntok, tok_nwords = _alignment(tstart, tend, wstart, wend)
 
     # 4. isolated encodings: each distinct word type once
     types = prep.word_types

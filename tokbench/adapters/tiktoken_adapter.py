@@ -215,17 +215,34 @@ class TiktokenTokenizer(BaseTokenizer):
         return self.token_bytes_joined(ids).decode("utf-8", errors="replace")
 
     def roundtrip_ok(self, texts: Sequence[str], ids: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-        # decoding is concatenation of token bytes: if the whole corpus decodes to its exact
-        # bytes and every document's token lengths add up to its own byte length (checked
-        # per document here), every document round-trips. Otherwise decode each one.
-        joined = "".join(texts).encode("utf-8")
-        lens = self._surface_len[ids] if len(ids) else np.zeros(0, np.int64)
-        per_doc = np.add.reduceat(lens, offsets[:-1]) if len(ids) else np.zeros(len(texts), np.int64)
-        per_doc[offsets[:-1] == offsets[1:]] = 0
+        # decoding is concatenation of token bytes: if every document's token lengths add up to
+        # its own byte length and the token bytes laid end to end are the corpus's exact bytes,
+        # every document round-trips. Otherwise decode each one.
+        joined = np.frombuffer("".join(texts).encode("utf-8"), dtype=np.uint8)
+        ids = np.asarray(ids, dtype=np.int64)
+        lens = self._surface_len[ids]
+        cum = np.zeros(len(ids) + 1, dtype=np.int64)
+        np.cumsum(lens, out=cum[1:])
         doc_bytes = np.fromiter((len(t.encode("utf-8")) for t in texts), dtype=np.int64, count=len(texts))
-        if np.array_equal(per_doc, doc_bytes) and self.token_bytes_joined(ids) == joined:
-            return np.ones(len(texts), dtype=bool)
+        if np.array_equal(cum[offsets[1:]] - cum[offsets[:-1]], doc_bytes) and int(cum[-1]) == len(joined):
+            flat, start = self._byte_table()
+            # byte k of the decoded text is flat[start[id] + (k - the token's first byte)]
+            where = np.repeat(start[ids] - cum[:-1], lens)
+            where += np.arange(len(where), dtype=np.int64)
+            if np.array_equal(flat[where], joined):
+                return np.ones(len(texts), dtype=bool)
         return super().roundtrip_ok(texts, ids, offsets)
+
+    def _byte_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every id's bytes end to end (uint8) and where each id's start (special ids: empty)."""
+        if getattr(self, "_table", None) is None:
+            pieces = [b""] * len(self._surface_len)
+            for tok, rank in self.enc._mergeable_ranks.items():
+                pieces[rank + self.id_offset] = tok
+            start = np.zeros(len(pieces), dtype=np.int64)
+            np.cumsum(self._surface_len[:-1], out=start[1:])
+            self._table = (np.frombuffer(b"".join(pieces), dtype=np.uint8), start)
+        return self._table
 
     def token_bytes_joined(self, ids: Sequence[int] | np.ndarray) -> bytes:
         off = self.id_offset
