@@ -253,7 +253,7 @@ def test_two_workers_throughput(benchmark, tmp_path):
 
 
 def _steady_rate(cache: Path, workers: int) -> float:
-    t = sorted(p.stat().st_mtime for p in (cache / "shards").glob("??/*.pkl"))
+    t = sorted(p.stat().st_mtime for p in (cache / "shards").glob("??/*.npz"))
     assert len(t) > 2 * workers, t
     return (len(t) - workers) / (t[-1] - t[workers - 1])
 

@@ -40,7 +40,7 @@ def store(tmp_path_factory):
                           capture_output=True, text=True, timeout=1800)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "0 (tokenizer, corpus) already stored and skipped" in proc.stdout
-    assert (cache / "assets").is_dir() and any((cache / "shards").glob("??/*.pkl"))
+    assert (cache / "assets").is_dir() and any((cache / "shards").glob("??/*.npz"))
     return out, load_results(out)
 
 

@@ -83,13 +83,13 @@ def test_killed_run_resumes_from_finished_shards(tmp_path, fresh_cache):
     proc = subprocess.Popen(args + ["--results-dir", str(tmp_path / "killed")], env=dict(os.environ))
     shards = fresh_cache / "shards"
     deadline = time.time() + 120
-    while len(list(shards.glob("??/*.pkl"))) < 4:
+    while len(list(shards.glob("??/*.npz"))) < 4:
         assert proc.poll() is None, "the run ended before it could be interrupted"
         assert time.time() < deadline
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    before = {p: p.stat().st_mtime_ns for p in shards.glob("??/*.pkl")}
+    before = {p: p.stat().st_mtime_ns for p in shards.glob("??/*.npz")}
     # rerun: finishes from the shards it has (they are not recomputed) ...
     assert subprocess.run(args + ["--results-dir", str(tmp_path / "killed")], env=dict(os.environ)).returncode == 0
     assert all(p.stat().st_mtime_ns == t for p, t in before.items())
@@ -118,7 +118,7 @@ def test_unreadable_shard_fails_its_unit_and_keeps_the_rest(tmp_path, fresh_cach
     assert f"{bad}: byte {cut + len(head)}: not valid UTF-8" in err, err
     assert "tokenizer 'gpt2' failed on corpus 'docs'" in err
     assert not (store / "parts").exists() or not list((store / "parts").glob("*.parquet"))
-    cached = set((fresh_cache / "shards").glob("??/*.pkl"))
+    cached = set((fresh_cache / "shards").glob("??/*.npz"))
     assert cached  # the readable shards are kept
     # fixing the file recomputes only that file's shards
     bad.write_bytes(good_bytes)

@@ -199,3 +199,52 @@ def test_one_batch_size_everywhere():
     assert RunOptions().batch_bytes == BATCH_BYTES == ShardTask.batch_bytes == 1 << 20
     assert inspect.signature(read_shard).parameters["batch_bytes"].default == BATCH_BYTES
     assert inspect.signature(ShardReader).parameters["batch_bytes"].default == BATCH_BYTES
+
+
+def _same_data(a, b, where="") -> None:
+    """Equal values of the same types, keys in the same order, all the way down."""
+    import dataclasses
+
+    assert type(a) is type(b), (where, type(a), type(b))
+    if isinstance(a, np.ndarray):
+        assert a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), where
+    elif dataclasses.is_dataclass(a):
+        for f in dataclasses.fields(a):
+            _same_data(getattr(a, f.name), getattr(b, f.name), f"{where}.{f.name}")
+    elif isinstance(a, dict):
+        assert list(a) == list(b), where
+        for k in a:
+            _same_data(a[k], b[k], f"{where}[{k!r}]")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            _same_data(x, y, f"{where}[{i}]")
+    else:
+        assert a == b or (a != a and b != b), (where, a, b)
+
+
+def test_shard_cache_entries_round_trip_without_pickle(tmp_path):
+    """A shard cache entry (cachefiles: npz + JSON, loaded with allow_pickle=False) gives back
+    the same statistics, facts and metadata, with their types; an entry that names a class the
+    caller did not allow, or a pickle, is dropped as foreign."""
+    import pickle
+
+    from tokbench import cachefiles
+    from tokbench.registry import get_tokenizer, resolve
+    from tokbench.segment import segmenters_for
+    from tokbench.sharded import ReducePlan, reduce_tc
+    from tokbench.textnorm import TextFacts
+    from tokbench.tokenize import tokenize_corpus
+
+    corpus = _corpus()
+    tc = tokenize_corpus(get_tokenizer(resolve("gpt2")), corpus, segmenters=segmenters_for(corpus.langs, {}),
+                         use_cache=False)
+    stats = reduce_tc(tc, ReducePlan(metrics=("vocab_utilization", "fertility", "digit_chunking", "nsl")))
+    stats.facts, stats.sha256 = TextFacts.of(corpus.lang, corpus.text, "NFC"), "ab" * 32
+    path = tmp_path / "entry.npz"
+    cachefiles.save(path, stats)
+    back = cachefiles.load(path, ShardStats, types=(TextFacts,))
+    _same_data(back, stats)
+    assert cachefiles.load(path, ShardStats) is None and not path.exists()  # TextFacts not allowed: foreign
+    path.write_bytes(pickle.dumps(stats))
+    assert cachefiles.load(path, ShardStats, types=(TextFacts,)) is None and not path.exists()

@@ -220,9 +220,9 @@ def test_cached_shard_statistics_give_identical_values(tmp_path, monkeypatch, ca
         return df.set_index(["metric", "variant"]).sort_index()[["value", "n"]]
 
     no_cache = run(tmp_path / "r-nocache", "--no-cache")
-    assert not list(shards.glob("??/*.pkl"))  # --no-cache neither reads nor writes it
+    assert not list(shards.glob("??/*.npz"))  # --no-cache neither reads nor writes it
     first = run(tmp_path / "r-first")
-    assert len(list(shards.glob("??/*.pkl"))) == 1
+    assert len(list(shards.glob("??/*.npz"))) == 1
 
     def must_not_tokenize(*a, **k):
         raise AssertionError("the cached run tokenized again")
@@ -241,14 +241,14 @@ def test_damaged_cache_entry_is_recomputed(tmp_path, fresh_cache):
     corpus.write_text("Hello world.\nAll human beings are born free.\n", encoding="utf-8")
     args = ["run", "--tokenizer", "byt5", "--corpus", str(corpus), "--lang", "en", "-q", "--no-report"]
     assert main(args + ["--results-dir", str(tmp_path / "a")]) == EXIT_OK
-    [entry] = (fresh_cache / "shards").glob("??/*.pkl")
-    entry.write_bytes(b"not a pickle")
+    [entry] = (fresh_cache / "shards").glob("??/*.npz")
+    entry.write_bytes(b"not an npz file")
     assert main(args + ["--results-dir", str(tmp_path / "b")]) == EXIT_OK
     assert main(args + ["--results-dir", str(tmp_path / "c"), "--no-cache"]) == EXIT_OK
     a, b, c = (load_results(tmp_path / d).set_index(["metric", "variant"]).sort_index()["value"] for d in "abc")
     pd.testing.assert_series_equal(a, b)
     pd.testing.assert_series_equal(a, c)
-    assert entry.read_bytes()[:1] == b"\x80"  # rewritten as a real pickle
+    assert entry.read_bytes()[:2] == b"PK"  # rewritten as a real npz (zip) entry
 
 
 def test_validate_store_reports_and_quarantines_a_corrupt_part(tmp_path, capsys):

@@ -104,8 +104,8 @@ class ShardStats:
 
 # Statistics are held packed: a vocabulary-sized array that is mostly zeros (the token
 # histogram of one language) is kept as (index, value) pairs, so a shard of a 200-language
-# corpus does not hold 200 dense vocabulary arrays per metric, and pickles stay small
-# (worker -> driver, the shard cache). Unpacked only to add two of them and to finalize.
+# corpus does not hold 200 dense vocabulary arrays per metric, and what a shard sends (worker ->
+# driver, the shard cache) stays small. Unpacked only to add two of them and to finalize.
 def _packed(st: Stats) -> Stats:
     return {k: _pack(v) for k, v in st.items()}
 

@@ -1,7 +1,7 @@
 """Driving the shards of one (tokenizer, corpus) unit: cache, pool, merge in order.
 
 Every finished shard's statistics are written atomically to the shard cache
-(``<cache>/shards/<key>.pkl``, keyed by tokenizer fingerprint, shard identity, reduce plan and
+(``<cache>/shards/<key>.npz``, :mod:`tokbench.cachefiles`'s safe format; keyed by tokenizer fingerprint, shard identity, reduce plan and
 tokenization version) before they are merged, so a run killed at any point restarts from the
 shards it finished and its rows equal an uninterrupted run's. Results are merged in shard order
 whatever order they arrive in, so the rows do not depend on the executor or the worker count.
@@ -29,7 +29,9 @@ def _cache_path(task: ShardTask) -> Path:
 
 
 def load_cached(task: ShardTask) -> ShardStats | None:
-    return cachefiles.load(_cache_path(task), ShardStats)
+    from ..textnorm import TextFacts
+
+    return cachefiles.load(_cache_path(task), ShardStats, types=(TextFacts,))
 
 
 def save_cached(task: ShardTask, stats: ShardStats) -> None:

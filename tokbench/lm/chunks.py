@@ -50,13 +50,13 @@ def score_in_chunks(score: Callable[[list[str], list[str], str], Any], texts: li
     ``use_cache``: write (and read) the chunk cache; ``reuse=False`` (``--force``): rescore every
     chunk, still writing it."""
     from .. import cachefiles
-    from .score import Scores
+    from .score import DocScore, Scores
 
     bounds = chunk_bounds(texts, chunk_bytes)
     docs, parts = [], []
     for i, (a, b) in enumerate(bounds):
         path = _path(config_hash, a, b, chunk_bytes)
-        got = cachefiles.load(path, Scores) if use_cache and reuse else None
+        got = cachefiles.load(path, Scores, types=(DocScore,)) if use_cache and reuse else None
         if got is None:
             got = score(texts[a:b], langs[a:b], label if len(bounds) == 1 else f"{label}_c{i}")
             if use_cache:
